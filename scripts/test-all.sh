@@ -1,0 +1,15 @@
+#!/bin/bash
+# The whole test suite from a fresh checkout: set-up (packages when root), build, lint,
+# typecheck, unit + integration tests with real make/depmod/modinfo, hook checks.
+set -euo pipefail
+cd "$(dirname "$(readlink -f "$0")")/.."
+bash scripts/setup.sh
+echo "== typecheck"
+npm run --silent typecheck
+echo "== lint"
+npx eslint --max-warnings=0 .
+npx prettier --check . >/dev/null || { npx prettier --check . ; exit 1; }
+echo "== hooks"
+if [[ -f test/hooks/hooks-smoke.sh ]]; then bash test/hooks/hooks-smoke.sh; fi
+echo "== node tests"
+node --test --test-concurrency=2 dist/test/

@@ -1,0 +1,272 @@
+import { statSync } from 'node:fs';
+import { DkmsError } from '../core/errors.js';
+
+export const ACTIONS = [
+  'add',
+  'build',
+  'install',
+  'uninstall',
+  'unbuild',
+  'remove',
+  'status',
+  'match',
+  'autoinstall',
+  'mktarball',
+  'ldtarball',
+  'generate_mok',
+  'kernel_preinst',
+  'kernel_postinst',
+  'kernel_prerm',
+  'doctor',
+  'mkdeb',
+  'mkbmdeb',
+  'mkdsc',
+  'mkrpm',
+  'mkkmp',
+  'mkdriverdisk',
+] as const;
+export type Action = (typeof ACTIONS)[number];
+
+/** The dkms command line, parsed as dkms 3.x parses it. */
+export interface DkmsArgs {
+  action?: Action | undefined;
+  module?: string | undefined;
+  moduleVersion?: string | undefined;
+  /** -k values in order; `-k kver/arch` fills arches too. */
+  kernels: string[];
+  arches: string[];
+  all: boolean;
+  conf?: string | undefined;
+  archive?: string | undefined;
+  sourceTreeArg?: string | undefined;
+  templateKernel?: string | undefined;
+  kernelSourceDir?: string | undefined;
+  kernelConfig?: string | undefined;
+  directives: string[];
+  force: boolean;
+  forceVersionOverride: boolean;
+  binariesOnly: boolean;
+  sourceOnly: boolean;
+  rpmSafeUpgrade: boolean;
+  dkmsTree?: string | undefined;
+  sourceTree?: string | undefined;
+  installTree?: string | undefined;
+  confDir?: string | undefined;
+  symlinkModules: boolean;
+  noDepmod: boolean;
+  modprobeOnInstall: boolean;
+  jobs?: number | undefined;
+  verbose: boolean;
+  quiet: boolean;
+  json: boolean;
+  version: boolean;
+  help: boolean;
+  /** Positional words that were neither action, module nor path. */
+  extra: string[];
+  warnings: string[];
+}
+
+type ValueOption =
+  | 'module'
+  | 'moduleVersion'
+  | 'kernel'
+  | 'arch'
+  | 'templateKernel'
+  | 'conf'
+  | 'dkmsTree'
+  | 'sourceTree'
+  | 'installTree'
+  | 'confDir'
+  | 'kernelConfig'
+  | 'archive'
+  | 'kernelSourceDir'
+  | 'directive'
+  | 'jobs';
+
+/** Options that take a value; `prefix` ones also match `--name=value` and `--nameXYZ` as dkms's `--name*`. */
+const valueOptions: { names: string[]; prefix?: string; key: ValueOption }[] = [
+  { names: ['-m'], prefix: '--module', key: 'module' },
+  { names: ['-v'], key: 'moduleVersion' },
+  { names: ['-k'], prefix: '--kernelver', key: 'kernel' },
+  { names: ['-a'], prefix: '--arch', key: 'arch' },
+  { names: [], prefix: '--templatekernel', key: 'templateKernel' },
+  { names: ['-c'], key: 'conf' },
+  { names: [], prefix: '--dkmstree', key: 'dkmsTree' },
+  { names: [], prefix: '--sourcetree', key: 'sourceTree' },
+  { names: [], prefix: '--installtree', key: 'installTree' },
+  { names: [], prefix: '--confdir', key: 'confDir' },
+  { names: [], prefix: '--config', key: 'kernelConfig' },
+  { names: [], prefix: '--archive', key: 'archive' },
+  { names: [], prefix: '--kernelsourcedir', key: 'kernelSourceDir' },
+  { names: [], prefix: '--directive', key: 'directive' },
+  { names: ['-j'], key: 'jobs' },
+];
+
+type Flag =
+  | 'all'
+  | 'force'
+  | 'forceVersionOverride'
+  | 'binariesOnly'
+  | 'sourceOnly'
+  | 'rpmSafeUpgrade'
+  | 'symlinkModules'
+  | 'noDepmod'
+  | 'modprobeOnInstall'
+  | 'verbose'
+  | 'quiet'
+  | 'json'
+  | 'version'
+  | 'help';
+
+const flags: Record<string, Flag> = {
+  '--all': 'all',
+  '--force': 'force',
+  '--force-version-override': 'forceVersionOverride',
+  '--binaries-only': 'binariesOnly',
+  '--source-only': 'sourceOnly',
+  '--rpm_safe_upgrade': 'rpmSafeUpgrade',
+  '--symlink-modules': 'symlinkModules',
+  '--no-depmod': 'noDepmod',
+  '--modprobe-on-install': 'modprobeOnInstall',
+  '--verbose': 'verbose',
+  '--quiet': 'quiet',
+  '-q': 'quiet',
+  '--json': 'json',
+  '--version': 'version',
+  '-V': 'version',
+  '--help': 'help',
+  '-h': 'help',
+};
+
+const deprecatedFlags = new Set([
+  '--no-initrd',
+  '--no-clean-kernel',
+  '--no-prepare-kernel',
+  '--debug',
+]);
+
+const isAction = (word: string): word is Action => (ACTIONS as readonly string[]).includes(word);
+
+function kind(path: string): 'file' | 'dir' | undefined {
+  try {
+    const stat = statSync(path);
+    return stat.isDirectory() ? 'dir' : stat.isFile() ? 'file' : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Splits `a/b` at the first slash, as dkms's `^([^/]*)/(.*)$`. */
+export function splitPair(value: string): [string, string | undefined] {
+  const slash = value.indexOf('/');
+  return slash < 0 ? [value, undefined] : [value.slice(0, slash), value.slice(slash + 1)];
+}
+
+export function parseArgs(argv: readonly string[]): DkmsArgs {
+  const args: DkmsArgs = {
+    kernels: [],
+    arches: [],
+    all: false,
+    directives: [],
+    force: false,
+    forceVersionOverride: false,
+    binariesOnly: false,
+    sourceOnly: false,
+    rpmSafeUpgrade: false,
+    symlinkModules: false,
+    noDepmod: false,
+    modprobeOnInstall: false,
+    verbose: false,
+    quiet: false,
+    json: false,
+    version: false,
+    help: false,
+    extra: [],
+    warnings: [],
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i] ?? '';
+    const flag = flags[word];
+    if (flag) {
+      args[flag] = true;
+      continue;
+    }
+    if (deprecatedFlags.has(word)) {
+      args.warnings.push(`Deprecated feature: ${word}`);
+      continue;
+    }
+    const option = valueOptions.find(
+      (o) =>
+        o.names.includes(word) ||
+        o.names.some((n) => word.startsWith(`${n}=`)) ||
+        (o.prefix !== undefined && word.startsWith(o.prefix)),
+    );
+    if (option) {
+      let value: string | undefined;
+      const eq = word.indexOf('=');
+      if (eq >= 0) {
+        value = word.slice(eq + 1);
+      } else {
+        value = argv[++i];
+        if (value === undefined)
+          throw new DkmsError('UNKNOWN_OPTION', `Option ${word} needs a value.`);
+      }
+      setValue(args, option.key, value);
+      continue;
+    }
+    if (word.startsWith('-') && word !== '-') {
+      throw new DkmsError('UNKNOWN_OPTION', `Unknown option: ${word}`, {
+        hint: 'See dkms --help.',
+      });
+    }
+    if (isAction(word)) {
+      if (args.action)
+        throw new DkmsError('USAGE', 'Cannot specify more than one action.', { exitCode: 4 });
+      args.action = word;
+    } else if (word.endsWith('dkms.conf') && kind(word) === 'file') {
+      args.sourceTreeArg = word.slice(0, -'dkms.conf'.length) || './';
+    } else if (kind(word) === 'dir' && kind(`${word}/dkms.conf`) === 'file') {
+      args.sourceTreeArg = word;
+    } else if (kind(word) === 'file') {
+      args.archive = word;
+    } else if (!args.module) {
+      setValue(args, 'module', word);
+    } else {
+      args.extra.push(word);
+      args.warnings.push(`I do not know how to handle ${word}.`);
+    }
+  }
+  return args;
+}
+
+function setValue(args: DkmsArgs, key: ValueOption, value: string): void {
+  switch (key) {
+    case 'module': {
+      const [module, version] = splitPair(value);
+      args.module = module;
+      if (version !== undefined) args.moduleVersion = version;
+      break;
+    }
+    case 'kernel': {
+      const [kernel, arch] = splitPair(value);
+      args.kernels.push(kernel);
+      if (arch !== undefined) args.arches.push(arch);
+      break;
+    }
+    case 'arch':
+      args.arches.push(value);
+      break;
+    case 'directive':
+      args.directives.push(value);
+      break;
+    case 'jobs': {
+      const jobs = Number(value);
+      if (!Number.isInteger(jobs) || jobs < 1)
+        throw new DkmsError('USAGE', `-j needs a positive number, not '${value}'.`);
+      args.jobs = jobs;
+      break;
+    }
+    default:
+      args[key] = value;
+  }
+}

@@ -1,0 +1,97 @@
+import type { Action } from './args.js';
+
+export const VERSION = '3.4.0-ts.0.1.0';
+
+export const USAGE = `Usage: dkms [action] [options]
+  [action]  = { add | remove | build | unbuild | install | uninstall | match |
+               autoinstall | mktarball | ldtarball | status | generate_mok |
+               kernel_preinst | kernel_postinst | kernel_prerm | doctor |
+               mkdeb | mkbmdeb | mkdsc | mkrpm | mkkmp | mkdriverdisk }
+  [options] = [-m module] [-v module-version] [-k kernel-version] [-a arch]
+              [-c dkms.conf-location] [-q] [--force] [--force-version-override] [--all]
+              [--templatekernel=kernel] [--directive='cli-directive=cli-value']
+              [--config=kernel-include/config/auto.conf-location] [--archive=tarball-location]
+              [--kernelsourcedir=source-location] [--rpm_safe_upgrade]
+              [--dkmstree path] [--sourcetree path] [--installtree path] [--confdir path]
+              [--binaries-only] [--source-only] [--verbose] [--json]
+              [--no-depmod] [--modprobe-on-install] [-j number] [--version] [--help]
+
+Run 'dkms ACTION --help' for what an action does. See dkms(8).`;
+
+const common = `
+Common options:
+  -m MODULE[/VERSION]   the module (or MODULE/VERSION as a plain argument)
+  -v VERSION            the module version
+  -k KERNEL[/ARCH]      kernel release (repeatable; default: the running kernel)
+  -a ARCH               architecture for the matching -k (default: uname -m)
+  --dkmstree DIR        state tree (default /var/lib/dkms, or framework.conf)
+  --sourcetree DIR      module sources (default /usr/src)
+  --installtree DIR     kernel module tree (default /lib/modules)
+  --confdir DIR         dkms configuration (default /etc/dkms; env DKMS_CONFDIR)
+  --kernelsourcedir DIR kernel headers to build against (default INSTALLTREE/KERNEL/build)
+  --directive NAME=VAL  override a dkms.conf directive
+  -c FILE               use FILE instead of the module's dkms.conf
+  -j N                  parallel make jobs (default: framework.conf parallel_jobs, or nproc)
+  --verbose             show the commands run; -q: print nothing`;
+
+const actions: Record<Action, string> = {
+  add: `dkms add [MODULE/VERSION | -m MODULE -v VERSION | DIR | DIR/dkms.conf | TARBALL]
+Registers a module source with DKMS: creates DKMS_TREE/MODULE/VERSION with its source link.
+A directory holding a dkms.conf is copied to SOURCE_TREE/MODULE-VERSION first. Runs POST_ADD.`,
+  build: `dkms build MODULE/VERSION [-k KERNEL[/ARCH]]... [--force]
+Builds the module for each kernel (adding it first when needed): copies the source, applies
+patches, runs PRE_BUILD, make, POST_BUILD, and stores the modules in
+DKMS_TREE/MODULE/VERSION/KERNEL/ARCH/module with the log in .../log/make.log.
+A BUILD_EXCLUSIVE / OBSOLETE_BY mismatch skips the build (exit 77).`,
+  install: `dkms install MODULE/VERSION [-k KERNEL[/ARCH]]... [--force] [--no-depmod]
+Installs the built modules (building first when needed) into INSTALL_TREE/KERNEL, backs up
+an original module of the same name, records the kernel-KERNEL-ARCH link and runs depmod.`,
+  uninstall: `dkms uninstall MODULE/VERSION [-k KERNEL[/ARCH]]... | --all
+Removes the installed modules, restores any original module, runs depmod. Stays built.`,
+  unbuild: `dkms unbuild MODULE/VERSION [-k KERNEL[/ARCH]]... | --all
+Uninstalls, then deletes the build for each kernel.`,
+  remove: `dkms remove MODULE/VERSION [-k KERNEL[/ARCH]]... | --all
+Uninstalls and unbuilds; with no kernel left, unregisters MODULE/VERSION from the tree.`,
+  status: `dkms status [MODULE[/VERSION]] [-k KERNEL[/ARCH]] [--json]
+Prints one line per module/version/kernel/arch:
+  MODULE/VERSION, KERNEL, ARCH: installed|built [(annotations)]
+  MODULE/VERSION: added|broken
+--json prints the documented, versioned schema (docs/json-schema.md).`,
+  match: `dkms match --templatekernel=KERNEL -k KERNEL2 [MODULE]
+Installs on KERNEL2 every module installed on KERNEL.`,
+  autoinstall: `dkms autoinstall [-k KERNEL[/ARCH]]
+Builds and installs, for the kernel, the newest version of every module with AUTOINSTALL=yes
+that is not installed yet, in BUILD_DEPENDS order. Exit 11 if any failed.`,
+  mktarball: `dkms mktarball MODULE/VERSION [-k KERNEL]... [--archive FILE] [--source-only|--binaries-only]
+Archives the source and built modules as a DKMS tarball.`,
+  ldtarball: `dkms ldtarball TARBALL [--force]
+Loads a DKMS tarball made by mktarball (source and prebuilt modules).`,
+  generate_mok: `dkms generate_mok
+Creates the module signing key and certificate (framework.conf mok_signing_key /
+mok_certificate, default DKMS_TREE/mok.key and mok.pub) when missing.`,
+  kernel_preinst: `dkms kernel_preinst -k KERNEL
+Before a kernel package is installed: unbuilds the AUTOINSTALL modules built for it.`,
+  kernel_postinst: `dkms kernel_postinst -k KERNEL
+After a kernel (or its headers) is installed: autoinstall for exactly that kernel.`,
+  kernel_prerm: `dkms kernel_prerm -k KERNEL
+Before a kernel is removed: unbuilds every module built for it, then one depmod.`,
+  doctor: `dkms doctor [-k KERNEL] [--json]
+Checks every installed module: headers, vermagic, built = installed, signature, compression,
+modules.dep, initramfs, shadowing. Each finding names the fix. Exit 1 when something is wrong.`,
+  mkdeb: `dkms mkdeb MODULE/VERSION [-k KERNEL]...
+Builds a Debian binary package (source + prebuilt modules) from the module.`,
+  mkbmdeb: `dkms mkbmdeb MODULE/VERSION -k KERNEL
+Builds a Debian package holding only the binary modules.`,
+  mkdsc: `dkms mkdsc MODULE/VERSION
+Builds a Debian source package (.dsc + tarball).`,
+  mkrpm: `dkms mkrpm MODULE/VERSION [-k KERNEL]...
+Builds an RPM whose Provides list the modules' modalias lines.`,
+  mkkmp: `dkms mkkmp MODULE/VERSION --spec FILE
+Builds a SUSE kernel module package.`,
+  mkdriverdisk: `dkms mkdriverdisk MODULE/VERSION -k KERNEL
+Builds a driver disk image.`,
+};
+
+export function actionHelp(action: Action): string {
+  return `${actions[action]}\n${common}`;
+}

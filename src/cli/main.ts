@@ -1,0 +1,113 @@
+import { DkmsError, toDkmsError } from '../core/errors.js';
+import type { Reporter } from '../core/host.js';
+import { parallelJobs, readFrameworkConf, resolvePaths } from '../config/framework.js';
+import { defaultPaths } from '../config/paths.js';
+import { createContext } from '../engine/context.js';
+import type { Command } from '../commands/types.js';
+import { parseArgs, type Action } from './args.js';
+import { actionHelp, USAGE, VERSION } from './help.js';
+
+export interface Streams {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+/** Commands load lazily so `dkms status` does not pay for the build engine's imports. */
+const commands: Record<Action, () => Promise<Command>> = {
+  status: async () => (await import('../commands/status.js')).status,
+  add: async () => (await import('../commands/add.js')).add,
+  build: async () => (await import('../commands/build.js')).build,
+  install: async () => (await import('../commands/install.js')).install,
+  uninstall: async () => (await import('../commands/remove.js')).uninstall,
+  unbuild: async () => (await import('../commands/remove.js')).unbuild,
+  remove: async () => (await import('../commands/remove.js')).remove,
+  match: async () => (await import('../commands/match.js')).match,
+  autoinstall: async () => (await import('../commands/autoinstall.js')).autoinstall,
+  kernel_postinst: async () => (await import('../commands/kernelHooks.js')).kernelPostinst,
+  kernel_preinst: async () => (await import('../commands/kernelHooks.js')).kernelPreinst,
+  kernel_prerm: async () => (await import('../commands/kernelHooks.js')).kernelPrerm,
+  mktarball: async () => (await import('../commands/notYet.js')).notYet,
+  ldtarball: async () => (await import('../commands/notYet.js')).notYet,
+  generate_mok: async () => (await import('../commands/notYet.js')).notYet,
+  doctor: async () => (await import('../commands/notYet.js')).notYet,
+  mkdeb: async () => (await import('../commands/notYet.js')).notYet,
+  mkbmdeb: async () => (await import('../commands/notYet.js')).notYet,
+  mkdsc: async () => (await import('../commands/notYet.js')).notYet,
+  mkrpm: async () => (await import('../commands/notYet.js')).notYet,
+  mkkmp: async () => (await import('../commands/notYet.js')).notYet,
+  mkdriverdisk: async () => (await import('../commands/notYet.js')).notYet,
+};
+
+function formatError(error: DkmsError): string {
+  const lines = [`\nError! ${error.message}`];
+  if (error.logPath) lines.push(`Consult ${error.logPath} for more information.`);
+  if (error.hint) lines.push(error.hint);
+  return lines.join('\n');
+}
+
+/** Runs one dkms command line; the only place that writes output and picks the exit status. */
+export async function main(argv: readonly string[], streams: Streams): Promise<number> {
+  let quiet = false;
+  const reporter: Reporter = {
+    info: (line) => quiet || streams.stdout(`${line}\n`),
+    warn: (line) =>
+      quiet ||
+      streams.stderr(
+        `${line.startsWith('Warning') || line.startsWith('Deprecated') ? '' : 'Warning: '}${line}\n`,
+      ),
+    error: (line) => quiet || streams.stderr(`${line}\n`),
+    verbose: () => undefined,
+  };
+  try {
+    const args = parseArgs(argv);
+    quiet = args.quiet;
+    if (args.verbose) reporter.verbose = (line) => quiet || streams.stdout(`${line}\n`);
+    for (const warning of args.warnings) reporter.warn(warning);
+    if (args.version) {
+      streams.stdout(`dkms-${VERSION}\n`);
+      return 0;
+    }
+    if (args.help || !args.action) {
+      if (!args.help && !args.action) {
+        streams.stderr(`${USAGE}\n`);
+        return 4;
+      }
+      streams.stdout(`${args.action ? actionHelp(args.action) : USAGE}\n`);
+      return 0;
+    }
+    const confDir = args.confDir ?? defaultPaths().confDir;
+    const framework = await readFrameworkConf(confDir);
+    const paths = resolvePaths(framework, {
+      dkmsTree: args.dkmsTree,
+      sourceTree: args.sourceTree,
+      installTree: args.installTree,
+      confDir,
+    });
+    const ctx = createContext({
+      paths,
+      framework,
+      parallelJobs: parallelJobs(framework, args.jobs),
+      reporter,
+      kernelSourceDir: args.kernelSourceDir,
+      kernelConfigFile: args.kernelConfig,
+      confFile: args.conf,
+      directives: args.directives,
+      depmod: !args.noDepmod,
+    });
+    if (args.verbose || framework.verbose)
+      reporter.verbose = (line) => quiet || streams.stdout(`${line}\n`);
+    const command = await commands[args.action]();
+    const result = await command(ctx, args);
+    if (result.output && result.output.length > 0) streams.stdout(`${result.output.join('\n')}\n`);
+    return result.exitCode;
+  } catch (thrown) {
+    const error = toDkmsError(thrown);
+    if (!quiet) {
+      streams.stderr(`${formatError(error)}\n`);
+      if (error.code === 'UNKNOWN_OPTION') streams.stderr(`${USAGE}\n`);
+      if (error.code === 'INTERNAL' && process.env['DKMS_DEBUG'])
+        streams.stderr(`${String((thrown as Error).stack)}\n`);
+    }
+    return error.exitCode;
+  }
+}

@@ -1,0 +1,21 @@
+import { addModule, addSourceTree } from '../engine/add.js';
+import { loadTarball } from '../engine/tarball.js';
+import { moduleVersionArgs, kernelArches, lockModule } from './common.js';
+import type { Command } from './types.js';
+
+export const add: Command = async (ctx, args) => {
+  if (args.archive && !args.module) {
+    const ref = await loadTarball(ctx, args.archive, { force: args.force });
+    if (!ref) return { exitCode: 0 };
+    args.module = ref.module;
+    args.moduleVersion = ref.version;
+  } else if (args.sourceTreeArg && !args.module) {
+    const ref = await addSourceTree(ctx, args.sourceTreeArg, args.force);
+    args.module = ref.module;
+    args.moduleVersion = ref.version;
+  }
+  const ref = moduleVersionArgs(ctx, args, 'add');
+  const [first] = kernelArches(ctx, args, ref, 'add');
+  await lockModule(ctx, ref.module, () => addModule(ctx, ref, first ?? {}));
+  return { exitCode: 0 };
+};

@@ -1,0 +1,17 @@
+import { buildModule } from '../engine/build.js';
+import { isDkmsError } from '../core/errors.js';
+import { moduleVersionArgs, kernelArches, lockModule, refFor } from './common.js';
+import type { Command } from './types.js';
+
+export const build: Command = async (ctx, args) => {
+  const ref = moduleVersionArgs(ctx, args, 'build');
+  const targets = kernelArches(ctx, args, ref, 'build');
+  await lockModule(ctx, ref.module, async () => {
+    for (const target of targets) {
+      await buildModule(ctx, refFor(ref, target), { force: args.force });
+    }
+  });
+  return { exitCode: 0 };
+};
+
+export { isDkmsError };

@@ -1,0 +1,136 @@
+import type { DkmsArgs } from '../cli/args.js';
+import { DkmsError, EXIT_SKIPPED, isDkmsError } from '../core/errors.js';
+import { defaultArch, type DkmsContext } from '../engine/context.js';
+import { runDepmod } from '../engine/depmod.js';
+import { runningKernel } from '../engine/kernels.js';
+import { withModuleLock } from '../engine/lock.js';
+import type { BuildRef, ModuleVersionRef } from '../tree/stateTree.js';
+
+/** `-m`/`-v` (or MODULE/VERSION); a lone module with exactly one version in the tree takes it. */
+export function moduleVersionArgs(
+  ctx: DkmsContext,
+  args: DkmsArgs,
+  action: string,
+): ModuleVersionRef {
+  const module = args.module;
+  let version = args.moduleVersion;
+  if (module && !version) {
+    const versions = ctx.tree.versions(module);
+    if (versions.length === 1) version = versions[0];
+  }
+  if (!module || !version) {
+    throw new DkmsError(
+      'MISSING_ARGS',
+      `Arguments <module> and <module-version> are not specified.\nUsage: ${action} <module>/<module-version> or\n       ${action} -m <module>/<module-version> or\n       ${action} -m <module> -v <module-version>`,
+    );
+  }
+  if (
+    module.includes('/') ||
+    module.split('/').includes('..') ||
+    version.split('/').includes('..') ||
+    module === '.' ||
+    module === '..'
+  ) {
+    throw new DkmsError('BAD_PATH', `Invalid module name or version: ${module}/${version}`);
+  }
+  return { module, version };
+}
+
+/** dkms's setup_kernels_arches: -k/-a pairs, --all from the tree, default the running kernel. */
+export function kernelArches(
+  ctx: DkmsContext,
+  args: DkmsArgs,
+  ref: ModuleVersionRef | undefined,
+  action: string,
+): { kernel: string; arch: string }[] {
+  if (args.all) {
+    if (
+      [
+        'add',
+        'build',
+        'install',
+        'autoinstall',
+        'kernel_postinst',
+        'kernel_preinst',
+        'kernel_prerm',
+        'match',
+      ].includes(action)
+    ) {
+      throw new DkmsError('USAGE', `The action ${action} does not support the --all parameter.`, {
+        exitCode: 5,
+      });
+    }
+    if (args.kernels.length > 0)
+      throw new DkmsError(
+        'USAGE',
+        'You cannot specify a kernel version and also specify --all on the command line.',
+        { exitCode: 2 },
+      );
+    if (args.arches.length > 0)
+      throw new DkmsError(
+        'USAGE',
+        'You cannot specify an arch and also specify --all on the command line.',
+        { exitCode: 3 },
+      );
+    if (!ref) return [];
+    return ctx.tree.builds(ref).map((b) => ({ kernel: b.kernel, arch: b.arch }));
+  }
+  const kernels = args.kernels.length > 0 ? args.kernels : [runningKernel()];
+  for (const kernel of kernels) {
+    if (!kernel || kernel.includes('/') || kernel === '.' || kernel === '..' || /\s/.test(kernel)) {
+      throw new DkmsError('USAGE', `Invalid kernel version '${kernel}'.`, { exitCode: 16 });
+    }
+  }
+  if (args.arches.length > 1 && args.arches.length !== kernels.length) {
+    throw new DkmsError(
+      'USAGE',
+      'If more than one arch is specified on the command line, then there must be an equal number of kernel versions also specified (1:1 relationship).',
+    );
+  }
+  return kernels.map((kernel, i) => ({
+    kernel,
+    arch: args.arches[i] ?? args.arches[0] ?? defaultArch(),
+  }));
+}
+
+/** install/uninstall & co. write the system's module tree: root only, as upstream. */
+export function requireRootForSystemTree(ctx: DkmsContext): void {
+  if (ctx.paths.installTree.replace(/\/+$/, '') === '/lib/modules' && process.getuid?.() !== 0) {
+    throw new DkmsError('NOT_ROOT', 'You must be root to use this command.');
+  }
+}
+
+export const lockModule = <T>(
+  ctx: DkmsContext,
+  module: string,
+  body: () => Promise<T>,
+): Promise<T> => withModuleLock(ctx.paths.dkmsTree, module, body, ctx.signal);
+
+/** One depmod per kernel touched, after all modules; a failure is reported per kernel. */
+export async function depmodAll(
+  ctx: DkmsContext,
+  kernels: Iterable<string>,
+): Promise<Map<string, DkmsError>> {
+  const failures = new Map<string, DkmsError>();
+  if (!ctx.depmod) return failures;
+  for (const kernel of new Set(kernels)) {
+    ctx.reporter.info(`Running depmod for ${kernel}...`);
+    try {
+      await runDepmod(ctx, kernel);
+    } catch (error) {
+      failures.set(
+        kernel,
+        isDkmsError(error) ? error : new DkmsError('DEPMOD_FAILED', String(error)),
+      );
+    }
+  }
+  return failures;
+}
+
+export const refFor = (ref: ModuleVersionRef, ka: { kernel: string; arch: string }): BuildRef => ({
+  ...ref,
+  ...ka,
+});
+
+export const isSkip = (error: unknown): boolean =>
+  isDkmsError(error) && error.exitCode === EXIT_SKIPPED;

@@ -1,0 +1,38 @@
+import { DkmsError } from '../core/errors.js';
+import { installModule } from '../engine/install.js';
+import { uninstallOne } from '../engine/remove.js';
+import {
+  depmodAll,
+  kernelArches,
+  lockModule,
+  moduleVersionArgs,
+  refFor,
+  requireRootForSystemTree,
+} from './common.js';
+import type { Command } from './types.js';
+
+export const install: Command = async (ctx, args) => {
+  requireRootForSystemTree(ctx);
+  const ref = moduleVersionArgs(ctx, args, 'install');
+  const targets = kernelArches(ctx, args, ref, 'install');
+  await lockModule(ctx, ref.module, async () => {
+    const installed = [];
+    for (const target of targets) {
+      if ((await installModule(ctx, refFor(ref, target), { force: args.force })) === 'installed')
+        installed.push(target);
+    }
+    const failures = await depmodAll(
+      ctx,
+      installed.map((t) => t.kernel),
+    );
+    for (const [kernel, failure] of failures) {
+      for (const target of installed.filter((t) => t.kernel === kernel))
+        await uninstallOne(ctx, refFor(ref, target));
+      throw new DkmsError(
+        'DEPMOD_FAILED',
+        `Problems with depmod detected. Automatically uninstalling this module.\nInstall Failed (depmod problems). Module rolled back to built state.\n${failure.message}`,
+      );
+    }
+  });
+  return { exitCode: 0 };
+};

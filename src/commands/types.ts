@@ -1,0 +1,11 @@
+import type { DkmsArgs } from '../cli/args.js';
+import type { DkmsContext } from '../engine/context.js';
+
+/** What a command hands back to the CLI: lines for stdout and the exit status. */
+export interface CommandResult {
+  exitCode: number;
+  /** Lines for stdout (status lines, JSON). Progress goes through the context's reporter. */
+  output?: string[];
+}
+
+export type Command = (ctx: DkmsContext, args: DkmsArgs) => Promise<CommandResult>;

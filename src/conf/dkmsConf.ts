@@ -1,0 +1,295 @@
+import { DkmsError } from '../core/errors.js';
+import { bashRegexMatch, compareVersions } from '../util/version.js';
+import { DEPRECATED_DIRECTIVES } from './directives.js';
+
+/** One kernel module a package produces (one index of the BUILT_/DEST_ arrays). */
+export interface ModuleEntry {
+  builtName: string;
+  /** Relative to the build directory, '' or ending in '/'. */
+  builtLocation: string;
+  destName: string;
+  /** Where it is installed, after the distribution's remapping (Debian: /updates/dkms). */
+  destLocation: string;
+  /** DEST_MODULE_LOCATION as the conf wrote it. */
+  declaredDestLocation: string;
+  strip: boolean;
+}
+
+/** A dkms.conf resolved for one (module, version, kernel, arch). */
+export interface DkmsConf {
+  packageName: string;
+  packageVersion: string;
+  modules: ModuleEntry[];
+  /** The make command before dkms adds `-j` and KERNELRELEASE. */
+  makeCommand: string;
+  /** Patch file names (relative to patches/) that apply to this kernel, in order. */
+  patches: string[];
+  autoinstall: boolean;
+  buildDepends: string[];
+  buildDependsRebuild: boolean;
+  /** Why this kernel/arch is excluded (BUILD_EXCLUSIVE_*, OBSOLETE_BY), or undefined. */
+  exclusion: string | undefined;
+  preBuild: string;
+  postBuild: string;
+  postAdd: string;
+  postInstall: string;
+  postRemove: string;
+  preInstall: string;
+  noWeakModules: boolean;
+  /** Deprecation notices to show the user. */
+  warnings: string[];
+}
+
+/** What the conf was evaluated against: the values dkms exposes to it. */
+export interface ConfContext {
+  module: string;
+  moduleVersion: string;
+  kernelver: string;
+  arch: string;
+  kernelSourceDir: string;
+  dkmsTree: string;
+  /** ID / ID_LIKE of the distribution, for DEST_MODULE_LOCATION remapping. */
+  distro: string;
+  /** The kernel's config (CONFIG_X -> y/m/n/value), when it could be read. */
+  kernelConfig: ReadonlyMap<string, string> | undefined;
+  /** Set when the file came from `-c` or is not the module's own dkms.conf. */
+  confPath: string;
+}
+
+export type RawConf = ReadonlyMap<string, ReadonlyMap<number, string>>;
+
+const arrayOf = (raw: RawConf, name: string): ReadonlyMap<number, string> =>
+  raw.get(name) ?? new Map();
+const scalarOf = (raw: RawConf, name: string): string => raw.get(name)?.get(0) ?? '';
+/** bash's ${#ARRAY[@]} for the count is the number of set elements; dkms loops to the max. */
+const arrayLength = (array: ReadonlyMap<number, string>): number =>
+  array.size === 0 ? 0 : Math.max(...array.keys()) + 1;
+
+/** Where each distribution family puts dkms modules, whatever DEST_MODULE_LOCATION says. */
+export function remapDestLocation(declared: string, distro: string): string {
+  if (/^(fedora|rhel|ovm)/.test(distro)) return '/extra';
+  if (/^(sles|suse|opensuse)/.test(distro)) return '/updates';
+  if (/^(debian|ubuntu|arch)/.test(distro)) return '/updates/dkms';
+  return declared;
+}
+
+const hasTraversal = (value: string): boolean => value.split('/').includes('..');
+
+/**
+ * Turns the variables a dkms.conf set into what dkms acts on for one kernel, with upstream's
+ * defaults and checks. Pure: everything it needs is in `raw` and `ctx`.
+ */
+export function resolveDkmsConf(raw: RawConf, ctx: ConfContext): DkmsConf {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const packageName = scalarOf(raw, 'PACKAGE_NAME');
+  const packageVersion = scalarOf(raw, 'PACKAGE_VERSION');
+  if (!packageName) problems.push("No 'PACKAGE_NAME' directive specified.");
+  if (!packageVersion) problems.push("No 'PACKAGE_VERSION' directive specified.");
+  if (packageName.includes('/') || hasTraversal(packageName)) {
+    problems.push(`'PACKAGE_NAME' must not contain '/' or '..': ${packageName}`);
+  }
+
+  const built = arrayOf(raw, 'BUILT_MODULE_NAME');
+  const builtLoc = arrayOf(raw, 'BUILT_MODULE_LOCATION');
+  const destName = arrayOf(raw, 'DEST_MODULE_NAME');
+  const destLoc = arrayOf(raw, 'DEST_MODULE_LOCATION');
+  const strip = arrayOf(raw, 'STRIP');
+  const count = Math.max(
+    arrayLength(built),
+    arrayLength(builtLoc),
+    arrayLength(destName),
+    arrayLength(destLoc),
+  );
+  const modules: ModuleEntry[] = [];
+  let firstStrip = true;
+  for (let i = 0; i < count; i++) {
+    let builtName = built.get(i) ?? '';
+    if (!builtName && destLoc.size === 1) builtName = packageName;
+    let location = builtLoc.get(i) ?? '';
+    if (location && !location.endsWith('/')) location += '/';
+    const declared = destLoc.get(i) ?? '';
+    const stripValue = strip.get(i) ?? '';
+    const stripOn: boolean = /^[nN]/.test(stripValue)
+      ? false
+      : /^[yY]/.test(stripValue)
+        ? true
+        : firstStrip;
+    if (i === 0) firstStrip = stripOn;
+    const entry: ModuleEntry = {
+      builtName,
+      builtLocation: location,
+      destName: destName.get(i) || builtName,
+      destLocation: '',
+      declaredDestLocation: declared,
+      strip: stripOn,
+    };
+    if (!builtName) problems.push(`No 'BUILT_MODULE_NAME' directive specified for record #${i}.`);
+    if (/\.k?o$/.test(builtName)) {
+      problems.push(`'BUILT_MODULE_NAME' directive ends in '.o' or '.ko' in record #${i}.`);
+    }
+    if (/\.k?o$/.test(entry.destName)) {
+      problems.push(`'DEST_MODULE_NAME' directive ends in '.o' or '.ko' in record #${i}.`);
+    }
+    for (const [what, value] of [
+      ['BUILT_MODULE_NAME', builtName],
+      ['DEST_MODULE_NAME', entry.destName],
+    ] as const) {
+      if (value.includes('/'))
+        problems.push(`'${what}' must not contain '/' in record #${i}: ${value}`);
+    }
+    if (hasTraversal(location)) {
+      problems.push(`'BUILT_MODULE_LOCATION' must not contain '..' in record #${i}: ${location}`);
+    }
+    if (!declared) {
+      problems.push(`No 'DEST_MODULE_LOCATION' directive specified for record #${i}.`);
+    } else if (!/^\/(kernel|updates|extra)/.test(declared)) {
+      problems.push(
+        `Directive 'DEST_MODULE_LOCATION' does not begin with '/kernel', '/updates', or '/extra' in record #${i}: ${declared}`,
+      );
+    } else if (hasTraversal(declared)) {
+      problems.push(`'DEST_MODULE_LOCATION' must not contain '..' in record #${i}: ${declared}`);
+    }
+    entry.destLocation = remapDestLocation(declared, ctx.distro);
+    modules.push(entry);
+  }
+  if (count === 0) problems.push("No 'DEST_MODULE_LOCATION' directive specified.");
+
+  const autoinstallValue = scalarOf(raw, 'AUTOINSTALL');
+  if (autoinstallValue && !/^(yes|no)$/i.test(autoinstallValue)) {
+    problems.push(`'AUTOINSTALL' must be "yes", "no" or empty, not "${autoinstallValue}".`);
+  }
+
+  const patches = resolvePatches(raw, ctx.kernelver);
+  for (const patch of patches) {
+    if (hasTraversal(patch)) {
+      throw new DkmsError(
+        'BAD_PATH',
+        `Patch ${patch} as specified in dkms.conf contains '..' path component.`,
+      );
+    }
+  }
+
+  if (problems.length > 0) {
+    throw new DkmsError(
+      'CONF_INVALID',
+      `Bad conf file.\nFile: ${ctx.confPath}\n${problems.map((p) => `dkms.conf: Error! ${p}`).join('\n')}`,
+      {
+        hint: 'Fix the dkms.conf (see dkms.conf(5) or docs/dkms-conf.md) and try again.',
+      },
+    );
+  }
+
+  for (const name of DEPRECATED_DIRECTIVES) {
+    if (raw.has(name)) warnings.push(`Deprecated feature: ${name} (${ctx.confPath})`);
+  }
+  if (scalarOf(raw, 'OBSOLETE_BY')) {
+    warnings.push(
+      `Deprecated feature: OBSOLETE_BY (${ctx.confPath}); use BUILD_EXCLUSIVE_KERNEL_MAX`,
+    );
+  }
+
+  return {
+    packageName,
+    packageVersion,
+    modules,
+    makeCommand: resolveMakeCommand(raw, ctx),
+    patches,
+    autoinstall: /^yes$/i.test(autoinstallValue),
+    buildDepends: [...arrayOf(raw, 'BUILD_DEPENDS').values()].filter(Boolean),
+    buildDependsRebuild: /^y/i.test(scalarOf(raw, 'BUILD_DEPENDS_REBUILD')),
+    exclusion: buildExclusion(raw, ctx),
+    preBuild: scalarOf(raw, 'PRE_BUILD'),
+    postBuild: scalarOf(raw, 'POST_BUILD'),
+    postAdd: scalarOf(raw, 'POST_ADD'),
+    postInstall: scalarOf(raw, 'POST_INSTALL'),
+    postRemove: scalarOf(raw, 'POST_REMOVE'),
+    preInstall: scalarOf(raw, 'PRE_INSTALL'),
+    noWeakModules: Boolean(scalarOf(raw, 'NO_WEAK_MODULES')),
+    warnings,
+  };
+}
+
+/** `MAKE_<text>` / `PATCH_<text>` variables whose text occurs in the kernel release. */
+function substringForms(raw: RawConf, prefix: 'MAKE_' | 'PATCH_', kernelver: string): string[] {
+  return [...raw.keys()]
+    .filter((name) => name.startsWith(prefix) && name !== `${prefix}MATCH`)
+    .sort()
+    .filter((name) => kernelver.includes(name.slice(prefix.length)))
+    .map((name) => scalarOf(raw, name))
+    .filter(Boolean);
+}
+
+/**
+ * MAKE[0] unless MAKE_MATCH[0] is set; then the old MAKE_<text> forms that match; then every
+ * MAKE[i] whose MAKE_MATCH[i] matches the kernel (the last one wins), as dkms does.
+ */
+export function resolveMakeCommand(raw: RawConf, ctx: ConfContext): string {
+  const make = arrayOf(raw, 'MAKE');
+  const match = arrayOf(raw, 'MAKE_MATCH');
+  let command = match.get(0) ? '' : (make.get(0) ?? '');
+  const old = substringForms(raw, 'MAKE_', ctx.kernelver);
+  if (old.length > 0) command = old[old.length - 1] ?? command;
+  for (let i = 0; i < arrayLength(make); i++) {
+    const cmd = make.get(i);
+    const regex = match.get(i);
+    if (cmd && regex && bashRegexMatch(regex, ctx.kernelver)) command = cmd;
+  }
+  if (!command) {
+    command = `make -C ${ctx.kernelSourceDir} M=${ctx.dkmsTree}/${ctx.module}/${ctx.moduleVersion}/build`;
+  }
+  if (ctx.kernelConfig?.get('CONFIG_CC_IS_CLANG') === 'y') command += ' CC=clang';
+  if (ctx.kernelConfig?.get('CONFIG_LD_IS_LLD') === 'y') command += ' LD=ld.lld';
+  return command;
+}
+
+/** PATCH[i] where PATCH_MATCH[i] is empty or matches, then the old PATCH_<text> forms. */
+export function resolvePatches(raw: RawConf, kernelver: string): string[] {
+  const patch = arrayOf(raw, 'PATCH');
+  const match = arrayOf(raw, 'PATCH_MATCH');
+  const result: string[] = [];
+  for (let i = 0; i < arrayLength(patch); i++) {
+    const name = patch.get(i);
+    const regex = match.get(i);
+    if (name && (!regex || bashRegexMatch(regex, kernelver))) result.push(name);
+  }
+  result.push(...substringForms(raw, 'PATCH_', kernelver));
+  return result;
+}
+
+/** Why this kernel/arch/config is excluded, or undefined when the module should build. */
+export function buildExclusion(raw: RawConf, ctx: ConfContext): string | undefined {
+  const kernel = scalarOf(raw, 'BUILD_EXCLUSIVE_KERNEL');
+  if (kernel && !bashRegexMatch(kernel, ctx.kernelver)) {
+    return `BUILD_EXCLUSIVE_KERNEL="${kernel}" does not match ${ctx.kernelver}`;
+  }
+  const min = scalarOf(raw, 'BUILD_EXCLUSIVE_KERNEL_MIN');
+  if (min && compareVersions(ctx.kernelver, min) < 0) {
+    return `kernel ${ctx.kernelver} is older than BUILD_EXCLUSIVE_KERNEL_MIN="${min}"`;
+  }
+  const max = scalarOf(raw, 'BUILD_EXCLUSIVE_KERNEL_MAX');
+  if (max && compareVersions(ctx.kernelver, max) > 0) {
+    return `kernel ${ctx.kernelver} is newer than BUILD_EXCLUSIVE_KERNEL_MAX="${max}"`;
+  }
+  const obsolete = scalarOf(raw, 'OBSOLETE_BY');
+  if (obsolete && compareVersions(ctx.kernelver, obsolete) >= 0) {
+    return `OBSOLETE_BY="${obsolete}": kernel ${ctx.kernelver} already provides this module`;
+  }
+  const arch = scalarOf(raw, 'BUILD_EXCLUSIVE_ARCH');
+  if (arch && !bashRegexMatch(arch, ctx.arch)) {
+    return `BUILD_EXCLUSIVE_ARCH="${arch}" does not match ${ctx.arch}`;
+  }
+  const config = scalarOf(raw, 'BUILD_EXCLUSIVE_CONFIG');
+  if (config && ctx.kernelConfig) {
+    for (const item of config.split(/\s+/).filter(Boolean)) {
+      const negated = item.startsWith('!');
+      const name = negated ? item.slice(1) : item;
+      const value = ctx.kernelConfig.get(name);
+      const enabled = value === 'y' || value === 'm';
+      if (enabled === negated) {
+        return `BUILD_EXCLUSIVE_CONFIG="${config}": ${name} is ${enabled ? 'enabled' : 'not enabled'} in this kernel`;
+      }
+    }
+  }
+  return undefined;
+}

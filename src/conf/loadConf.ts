@@ -1,0 +1,137 @@
+import { join } from 'node:path';
+import { DkmsError } from '../core/errors.js';
+import type { DkmsContext } from '../engine/context.js';
+import { kernelConfigPath, kernelSourceDir, readKernelConfig } from '../kernel/kernel.js';
+import type { BuildRef } from '../tree/stateTree.js';
+import { bashEvaluate, type BashEvalResult } from './bashEval.js';
+import { DKMS_CONF_VARIABLES } from './directives.js';
+import { resolveDkmsConf, type DkmsConf, type RawConf } from './dkmsConf.js';
+
+/** The override files dkms sources after a module's dkms.conf, most general first. */
+export function overrideFiles(confDir: string, ref: BuildRef): string[] {
+  const { module: m, version: v, kernel: k, arch: a } = ref;
+  return [
+    `${m}.conf`,
+    `${m}-${v}.conf`,
+    `${m}-${v}-${k}.conf`,
+    `${m}-${v}-${k}-${a}.conf`,
+    `${m}--${k}.conf`,
+    `${m}--${k}-${a}.conf`,
+  ].map((name) => join(confDir, name));
+}
+
+/** `--directive NAME=VALUE` / `NAME[i]=VALUE` applied over what the files set. */
+export function applyDirectives(
+  raw: Map<string, Map<number, string>>,
+  directives: readonly string[],
+): void {
+  for (const directive of directives) {
+    const match = /^([A-Za-z_]\w*)(?:\[(\d+)\])?=(.*)$/s.exec(directive);
+    if (!match?.[1]) {
+      throw new DkmsError('USAGE', `Invalid --directive '${directive}': expected NAME=VALUE.`);
+    }
+    const array = raw.get(match[1]) ?? new Map<number, string>();
+    array.set(Number(match[2] ?? 0), match[3] ?? '');
+    raw.set(match[1], array);
+  }
+}
+
+export interface ConfRequest extends BuildRef {
+  /** A dkms.conf other than the module's own (add from a directory, -c). */
+  confPath?: string;
+}
+
+export type ConfOutcome =
+  { ok: true; conf: DkmsConf; raw: RawConf } | { ok: false; error: DkmsError };
+
+function outcome(
+  result: BashEvalResult | undefined,
+  request: ConfRequest,
+  confPath: string,
+  ctx: DkmsContext,
+): ConfOutcome {
+  if (!result) {
+    return {
+      ok: false,
+      error: new DkmsError(
+        'CONF_INVALID',
+        `Bad conf file.\nFile: ${confPath} could not be evaluated.`,
+      ),
+    };
+  }
+  if (result.failure) {
+    return {
+      ok: false,
+      error: new DkmsError('CONF_SYNTAX', `Bad conf file.\nFile: ${confPath}\n${result.failure}`, {
+        hint: 'dkms.conf is a bash script: check it with `bash -n dkms.conf`.',
+      }),
+    };
+  }
+  if (result.stderr.trim()) ctx.reporter.warn(result.stderr.trimEnd());
+  const raw = new Map(result.values);
+  try {
+    applyDirectives(raw, ctx.directives);
+    const sourceDir = kernelSourceDir(ctx.paths.installTree, request.kernel, ctx.kernelSourceDir);
+    const conf = resolveDkmsConf(raw, {
+      module: request.module,
+      moduleVersion: request.version,
+      kernelver: request.kernel,
+      arch: request.arch,
+      kernelSourceDir: sourceDir,
+      dkmsTree: ctx.paths.dkmsTree,
+      distro: ctx.distro,
+      kernelConfig: readKernelConfig(kernelConfigPath(sourceDir, ctx.kernelConfigFile)),
+      confPath,
+    });
+    return { ok: true, conf, raw };
+  } catch (error) {
+    if (error instanceof DkmsError) return { ok: false, error };
+    throw error;
+  }
+}
+
+/**
+ * Evaluates the dkms.conf of every request in one bash process, each in its own subshell
+ * with the variables dkms exposes, then resolves it for that kernel.
+ */
+export async function loadConfs(
+  ctx: DkmsContext,
+  requests: readonly ConfRequest[],
+): Promise<ConfOutcome[]> {
+  const confPaths = requests.map((r) => r.confPath ?? ctx.confFile ?? ctx.tree.confPath(r));
+  const results = await bashEvaluate(
+    requests.map((request, i) => {
+      const sourceDir = kernelSourceDir(ctx.paths.installTree, request.kernel, ctx.kernelSourceDir);
+      return {
+        files: [confPaths[i] ?? '', ...overrideFiles(ctx.paths.confDir, request)],
+        whitelist: DKMS_CONF_VARIABLES,
+        variables: {
+          kernelver: request.kernel,
+          arch: request.arch,
+          kernel_source_dir: sourceDir,
+          kernel_config: kernelConfigPath(sourceDir, ctx.kernelConfigFile),
+          dkms_tree: ctx.paths.dkmsTree,
+          source_tree: ctx.paths.sourceTree,
+          install_tree: ctx.paths.installTree,
+          module: request.module,
+          module_version: request.version,
+          parallel_jobs: String(ctx.parallelJobs),
+        },
+      };
+    }),
+  );
+  return requests.map((request, i) => outcome(results[i], request, confPaths[i] ?? '', ctx));
+}
+
+/** One conf, or the error that explains why it cannot be used. */
+export async function loadConfOrThrow(ctx: DkmsContext, request: ConfRequest): Promise<DkmsConf> {
+  const confPath = request.confPath ?? ctx.confFile ?? ctx.tree.confPath(request);
+  const [result] = await loadConfs(ctx, [request]);
+  if (!result)
+    throw new DkmsError(
+      'CONF_NOT_FOUND',
+      `Could not locate dkms.conf file.\nFile: ${confPath} does not exist.`,
+    );
+  if (!result.ok) throw result.error;
+  return result.conf;
+}

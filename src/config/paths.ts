@@ -1,0 +1,34 @@
+import { availableParallelism, tmpdir } from 'node:os';
+
+/**
+ * Every location dkms reads or writes. All of them can be moved (command-line options,
+ * framework.conf, environment) so tests and sandboxes run in temporary roots.
+ */
+export interface DkmsPaths {
+  /** @default '/var/lib/dkms' */
+  dkmsTree: string;
+  /** @default '/usr/src' */
+  sourceTree: string;
+  /** @default '/lib/modules' */
+  installTree: string;
+  /** Holds framework.conf and per-module overrides. @default '/etc/dkms' (env DKMS_CONFDIR) */
+  confDir: string;
+  /** Where System.map, config-<kver> and initramfs images live. @default '/boot' (env DKMS_BOOTDIR) */
+  bootDir: string;
+  /** @default '/etc/os-release' (env DKMS_OS_RELEASE) */
+  osRelease: string;
+  /** @default os.tmpdir() */
+  tmpLocation: string;
+}
+
+export const defaultPaths = (env: NodeJS.ProcessEnv = process.env): DkmsPaths => ({
+  dkmsTree: '/var/lib/dkms',
+  sourceTree: '/usr/src',
+  installTree: '/lib/modules',
+  confDir: env['DKMS_CONFDIR'] || '/etc/dkms',
+  bootDir: env['DKMS_BOOTDIR'] || '/boot',
+  osRelease: env['DKMS_OS_RELEASE'] || '/etc/os-release',
+  tmpLocation: tmpdir(),
+});
+
+export const defaultParallelJobs = (): number => availableParallelism();

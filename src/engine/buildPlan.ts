@@ -1,0 +1,72 @@
+import { basename, join } from 'node:path';
+import type { DkmsConf } from '../conf/dkmsConf.js';
+import type { BuildRef } from '../tree/stateTree.js';
+
+/** Everything a build does, decided before anything runs. */
+export interface BuildPlan {
+  ref: BuildRef;
+  /** The module's source (through the tree's source link). */
+  sourceDir: string;
+  /** Where make runs: `<tree>/<m>/<v>/build`, as dkms.conf files expect. */
+  workDir: string;
+  /** The build lands here first, then is renamed to `finalDir` in one step. */
+  stagingDir: string;
+  finalDir: string;
+  /** make.log while the build runs, and where a failed build leaves it (upstream's place). */
+  logFile: string;
+  failedLogFile: string;
+  patches: { name: string; file: string }[];
+  preBuild: string;
+  postBuild: string;
+  /** MAKE with `-j<jobs> KERNELRELEASE=<kver>` after its leading `make`. */
+  makeCommand: string;
+  modules: { name: string; builtFile: string; destName: string; strip: boolean }[];
+  /** The kernel config file dkms copies into log/. */
+  kernelConfig: string | undefined;
+}
+
+export interface BuildPlanInput {
+  ref: BuildRef;
+  conf: DkmsConf;
+  versionDir: string;
+  sourceDir: string;
+  parallelJobs: number;
+  kernelConfig: string | undefined;
+  /** Unique per attempt so concurrent or crashed builds never share a staging dir. */
+  stagingTag: string;
+}
+
+/** dkms's `${make_command/#make/make -j$parallel_jobs KERNELRELEASE=$kernelver}`. */
+export function withMakeDefaults(command: string, jobs: number, kernel: string): string {
+  return command.startsWith('make')
+    ? `make -j${jobs} KERNELRELEASE=${kernel}${command.slice('make'.length)}`
+    : command;
+}
+
+export function planBuild(input: BuildPlanInput): BuildPlan {
+  const { ref, conf, versionDir } = input;
+  const workDir = join(versionDir, 'build');
+  const stagingDir = join(versionDir, ref.kernel, `.tmp_${ref.arch}_${input.stagingTag}`);
+  return {
+    ref,
+    sourceDir: input.sourceDir,
+    workDir,
+    stagingDir,
+    finalDir: join(versionDir, ref.kernel, ref.arch),
+    logFile: join(stagingDir, 'log', 'make.log'),
+    failedLogFile: join(workDir, 'make.log'),
+    patches: conf.patches.map((name) => ({ name, file: join(workDir, 'patches', name) })),
+    preBuild: conf.preBuild,
+    postBuild: conf.postBuild,
+    makeCommand: withMakeDefaults(conf.makeCommand, input.parallelJobs, ref.kernel),
+    modules: conf.modules.map((m) => ({
+      name: m.builtName,
+      builtFile: join(workDir, `${m.builtLocation}${m.builtName}.ko`),
+      destName: m.destName,
+      strip: m.strip,
+    })),
+    kernelConfig: input.kernelConfig,
+  };
+}
+
+export const configLogName = (kernelConfig: string): string => basename(kernelConfig);

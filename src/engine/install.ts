@@ -1,0 +1,181 @@
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  lstatSync,
+} from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
+import { loadConfOrThrow } from '../conf/loadConf.js';
+import type { DkmsConf } from '../conf/dkmsConf.js';
+import { DkmsError } from '../core/errors.js';
+import { findModuleFile } from '../tree/status.js';
+import type { BuildRef } from '../tree/stateTree.js';
+import { buildModule } from './build.js';
+import type { DkmsContext } from './context.js';
+import { runBuildScript } from './scripts.js';
+
+export interface InstallOptions {
+  force?: boolean;
+}
+
+export type InstallOutcome = 'installed' | 'already-installed';
+
+const isInside = (parent: string, child: string): boolean => {
+  const rel = relative(parent, child);
+  return rel !== '' && !rel.startsWith('..') && !rel.startsWith('/');
+};
+
+/** Every `<name>.ko[.xz|.zst|.gz]` under a kernel's module tree, not following links. */
+function findSameNamed(libTree: string, name: string): string[] {
+  const found: string[] = [];
+  const pattern = new RegExp(
+    `^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.ko(\\.xz|\\.zst|\\.gz)?$`,
+  );
+  const walk = (dir: string): void => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.isFile() && pattern.test(entry.name)) found.push(path);
+    }
+  };
+  walk(libTree);
+  return found.sort();
+}
+
+/**
+ * Moves a pre-existing module of the same name out of the way (dkms's original_module), with
+ * a `.origin` file saying where it came from, so uninstall can put it back.
+ */
+function backUpOriginal(
+  ctx: DkmsContext,
+  ref: BuildRef,
+  conf: DkmsConf,
+  index: number,
+  libTree: string,
+): void {
+  const entry = conf.modules[index];
+  if (!entry) return;
+  const backupDir = ctx.tree.originalModuleDir(ref.module, ref.kernel, ref.arch);
+  const activeLink = ctx.tree.kernelLink(ref.module, ref.kernel, ref.arch);
+  const linkExists = existsSync(activeLink) || isSymlink(activeLink);
+  if (linkExists && findModuleFile(backupDir, entry.destName)) {
+    ctx.reporter.info('An original module was already stored during a previous install');
+    return;
+  }
+  if (linkExists) return;
+  const candidates = [
+    findModuleFile(join(libTree, 'extra'), entry.destName),
+    findModuleFile(join(libTree, 'updates'), entry.destName),
+    findModuleFile(libTree + entry.destLocation, entry.destName),
+    ...findSameNamed(libTree, entry.destName),
+  ];
+  const original = candidates.find(
+    (file): file is string => file !== undefined && existsSync(file),
+  );
+  if (!original) return;
+  ctx.reporter.info(`Found pre-existing ${original}, archiving for uninstallation`);
+  mkdirSync(backupDir, { recursive: true });
+  renameSync(original, join(backupDir, basename(original)));
+  writeFileSync(join(backupDir, `${basename(original)}.origin`), `${original}\n`);
+}
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/** Copies into place under a temporary name, then renames: never a half-written .ko. */
+function placeModule(from: string, to: string, symlink: boolean): void {
+  mkdirSync(dirname(to), { recursive: true });
+  const temp = join(dirname(to), `.${basename(to)}.dkms-${process.pid}.tmp`);
+  rmSync(temp, { force: true });
+  if (symlink) symlinkSync(from, temp);
+  else copyFileSync(from, temp);
+  renameSync(temp, to);
+}
+
+/**
+ * dkms install for one kernel (building first when needed). depmod is the caller's job, so
+ * a command that installs several modules runs it once per kernel.
+ */
+export async function installModule(
+  ctx: DkmsContext,
+  ref: BuildRef,
+  options: InstallOptions = {},
+): Promise<InstallOutcome> {
+  if (ctx.tree.isBuilt(ref) && ctx.tree.isInstalled(ref)) {
+    if (!options.force) {
+      ctx.reporter.info(
+        `Module ${ref.module}/${ref.version} already installed on kernel ${ref.kernel} (${ref.arch}), skip. You may override by specifying --force.`,
+      );
+      return 'already-installed';
+    }
+    const { uninstallOne } = await import('./remove.js');
+    await uninstallOne(ctx, ref);
+  }
+  if (!ctx.tree.isBuilt(ref)) await buildModule(ctx, ref);
+  const libTree = join(ctx.paths.installTree, ref.kernel);
+  if (!existsSync(libTree)) {
+    throw new DkmsError(
+      'NO_KERNEL',
+      `The directory ${libTree} doesn't exist.\nYou cannot install a module onto a non-existent kernel.`,
+    );
+  }
+  const conf = await loadConfOrThrow(ctx, ref);
+  const builtDir = ctx.tree.builtModuleDir(ref);
+  const files = conf.modules.map((entry) => {
+    const file = findModuleFile(builtDir, entry.destName);
+    if (!file) throw new DkmsError('NOT_BUILT', `Missing module ${entry.destName} in ${builtDir}`);
+    return file;
+  });
+  const pre = await runBuildScript(ctx, ref, 'pre_install', conf.preInstall);
+  if (pre !== undefined && pre !== 0 && !options.force) {
+    throw new DkmsError('PRE_INSTALL_FAILED', 'pre_install failed, aborting install.', {
+      hint: 'You may override by specifying --force.',
+    });
+  }
+  const placed: string[] = [];
+  try {
+    conf.modules.forEach((entry, i) => {
+      backUpOriginal(ctx, ref, conf, i, libTree);
+      const from = files[i] ?? '';
+      const destDir = libTree + entry.destLocation;
+      const to = join(destDir, basename(from));
+      if (!isInside(libTree, to))
+        throw new DkmsError('BAD_PATH', `Refusing to install ${to}: it is outside ${libTree}.`);
+      ctx.reporter.info(`Installing ${to}`);
+      placeModule(from, to, Boolean(ctx.framework.symlink_modules));
+      placed.push(to);
+    });
+  } catch (error) {
+    for (const file of placed) rmSync(file, { force: true });
+    const { restoreOriginals } = await import('./remove.js');
+    restoreOriginals(ctx, ref);
+    throw error instanceof DkmsError
+      ? error
+      : new DkmsError(
+          'INSTALL_FAILED',
+          `Installing ${ref.module}/${ref.version} failed: ${String(error)}`,
+          { cause: error },
+        );
+  }
+  const link = ctx.tree.kernelLink(ref.module, ref.kernel, ref.arch);
+  rmSync(link, { force: true });
+  symlinkSync(`${ref.version}/${ref.kernel}/${ref.arch}`, link);
+  await runBuildScript(ctx, ref, 'post_install', conf.postInstall);
+  return 'installed';
+}

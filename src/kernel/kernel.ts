@@ -1,0 +1,88 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Where a kernel's build tree (headers) is: `<install_tree>/<kver>/build` unless overridden. */
+export function kernelSourceDir(installTree: string, kernel: string, override?: string): string {
+  return override || join(installTree, kernel, 'build');
+}
+
+/** dkms's check: headers are usable when `<build>/include` exists. */
+export function headersPresent(sourceDir: string): boolean {
+  return existsSync(join(sourceDir, 'include'));
+}
+
+/** The config file dkms exposes as $kernel_config: auto.conf when present, else .config. */
+export function kernelConfigPath(sourceDir: string, override?: string): string {
+  if (override) return override;
+  const auto = join(sourceDir, 'include', 'config', 'auto.conf');
+  return existsSync(auto) ? auto : join(sourceDir, '.config');
+}
+
+const configCache = new Map<string, ReadonlyMap<string, string> | undefined>();
+
+/** CONFIG_X -> value ("y", "m", quoted strings unquoted), or undefined without a config. */
+export function readKernelConfig(path: string): ReadonlyMap<string, string> | undefined {
+  if (configCache.has(path)) return configCache.get(path);
+  let config: Map<string, string> | undefined;
+  try {
+    config = new Map();
+    for (const line of readFileSync(path, 'utf8').split('\n')) {
+      const match = /^(CONFIG_\w+)=(.*)$/.exec(line);
+      if (match?.[1] && match[2] !== undefined)
+        config.set(match[1], match[2].replace(/^"(.*)"$/, '$1'));
+    }
+  } catch {
+    config = undefined;
+  }
+  configCache.set(path, config);
+  return config;
+}
+
+/** The header package a user should install on this distribution. */
+export function headersPackageHint(kernel: string, distro: string): string {
+  if (/^(fedora|rhel|centos|ovm)/.test(distro)) return `kernel-devel-${kernel}`;
+  if (/^arch/.test(distro)) return 'linux-headers';
+  if (/^(sles|suse|opensuse)/.test(distro)) return 'kernel-default-devel';
+  return `linux-headers-${kernel}`;
+}
+
+/** dkms's distro_version(): ubuntu, else the first ID_LIKE word, else ID. */
+export function readDistro(osRelease: string): string {
+  let text: string;
+  try {
+    text = readFileSync(osRelease, 'utf8');
+  } catch {
+    return 'unknown';
+  }
+  const field = (name: string): string | undefined => {
+    const match = new RegExp(`^${name}=("?)(.*)\\1$`, 'm').exec(text);
+    return match?.[2];
+  };
+  const id = field('ID') ?? 'unknown';
+  if (id === 'ubuntu') return id;
+  const like = field('ID_LIKE')?.split(/\s+/)[0];
+  return like || id;
+}
+
+export type ModuleCompression = '' | '.gz' | '.xz' | '.zst';
+
+/**
+ * How this kernel's own modules are compressed, so ours match: CONFIG_MODULE_COMPRESS_* in
+ * its config, else the suffix modules.dep uses.
+ */
+export function kernelModuleCompression(
+  config: ReadonlyMap<string, string> | undefined,
+  installTree: string,
+  kernel: string,
+): ModuleCompression {
+  if (config?.get('CONFIG_MODULE_COMPRESS_ZSTD') === 'y') return '.zst';
+  if (config?.get('CONFIG_MODULE_COMPRESS_XZ') === 'y') return '.xz';
+  if (config?.get('CONFIG_MODULE_COMPRESS_GZIP') === 'y') return '.gz';
+  try {
+    const dep = readFileSync(join(installTree, kernel, 'modules.dep'), 'utf8').slice(0, 4096);
+    const match = /\.ko(\.xz|\.zst|\.gz)?:/.exec(dep);
+    return (match?.[1] as ModuleCompression | undefined) ?? '';
+  } catch {
+    return '';
+  }
+}

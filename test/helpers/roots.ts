@@ -1,0 +1,95 @@
+import { execFile } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (tests run from dist/test/...). */
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const fixturesDir = join(repoRoot, 'test', 'fixtures');
+export const dkmsBin = join(repoRoot, 'bin', 'dkms');
+export const dkmsdBin = join(repoRoot, 'bin', 'dkmsd');
+
+export const K47 = '6.1.0-47-amd64';
+export const K50 = '6.1.0-50-amd64';
+export const ARCH = 'x86_64';
+
+export const headersDir = (kernel: string): string => `/usr/src/linux-headers-${kernel}`;
+export const haveHeaders = (kernel: string): boolean =>
+  existsSync(join(headersDir(kernel), 'Makefile'));
+
+/** A sandbox: source tree, dkms tree, install tree (`<root>/lib/modules`) and conf dir. */
+export interface Roots {
+  root: string;
+  src: string;
+  tree: string;
+  lib: string;
+  confDir: string;
+  /** The tree options every dkms call in this sandbox gets. */
+  treeArgs: string[];
+  /** `<lib>/<kernel>/build` -> the real headers. */
+  addKernel(kernel: string): void;
+  /** Copies `test/fixtures/<name>` into the source tree. */
+  addFixture(name: string): string;
+  cleanup(): void;
+}
+
+export function makeRoots(kernels: string[] = [K47]): Roots {
+  const root = mkdtempSync(join(tmpdir(), 'dkms-test.'));
+  const src = join(root, 'src');
+  const tree = join(root, 'tree');
+  const lib = join(root, 'lib', 'modules');
+  const confDir = join(root, 'etc', 'dkms');
+  for (const dir of [src, tree, lib, confDir]) mkdirSync(dir, { recursive: true });
+  const roots: Roots = {
+    root,
+    src,
+    tree,
+    lib,
+    confDir,
+    treeArgs: ['--dkmstree', tree, '--sourcetree', src, '--installtree', lib, '--confdir', confDir],
+    addKernel(kernel) {
+      mkdirSync(join(lib, kernel), { recursive: true });
+      symlinkSync(headersDir(kernel), join(lib, kernel, 'build'));
+    },
+    addFixture(name) {
+      const to = join(src, name);
+      cpSync(join(fixturesDir, name), to, { recursive: true });
+      return to;
+    },
+    cleanup() {
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+  for (const kernel of kernels) roots.addKernel(kernel);
+  return roots;
+}
+
+export interface RunOutput {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a program and resolves with its exit status and output (never rejects). */
+export function run(file: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunOutput> {
+  return new Promise((resolvePromise) => {
+    execFile(
+      file,
+      args,
+      { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolvePromise({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** `bin/dkms ARGS <tree options>` in a sandbox. */
+export const dkms = (
+  roots: Roots,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<RunOutput> =>
+  run(dkmsBin, [...args, ...roots.treeArgs], { DKMS_OS_RELEASE: '/etc/os-release', ...env });
