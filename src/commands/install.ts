@@ -18,8 +18,11 @@ export const install: Command = async (ctx, args) => {
   await lockModule(ctx, ref.module, async () => {
     const installed = [];
     for (const target of targets) {
-      if ((await installModule(ctx, refFor(ref, target), { force: args.force })) === 'installed')
-        installed.push(target);
+      const outcome = await installModule(ctx, refFor(ref, target), {
+        force: args.force,
+        forceVersionOverride: args.forceVersionOverride,
+      });
+      if (outcome === 'installed') installed.push(target);
     }
     const failures = await depmodAll(
       ctx,

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DkmsError } from '../core/errors.js';
 import type { DkmsContext } from '../engine/context.js';
@@ -99,8 +100,14 @@ export async function loadConfs(
   requests: readonly ConfRequest[],
 ): Promise<ConfOutcome[]> {
   const confPaths = requests.map((r) => r.confPath ?? ctx.confFile ?? ctx.tree.confPath(r));
+  const keys = requests.map((r, i) =>
+    [confPaths[i], r.module, r.version, r.kernel, r.arch].join('\0'),
+  );
+  const cached = keys.map((key) => ctx.confCache?.get(key) as ConfOutcome | undefined);
+  const todo = requests.map((_, i) => i).filter((i) => cached[i] === undefined);
   const results = await bashEvaluate(
-    requests.map((request, i) => {
+    todo.map((i) => {
+      const request = requests[i] as ConfRequest;
       const sourceDir = kernelSourceDir(ctx.paths.installTree, request.kernel, ctx.kernelSourceDir);
       return {
         files: [confPaths[i] ?? '', ...overrideFiles(ctx.paths.confDir, request)],
@@ -120,7 +127,22 @@ export async function loadConfs(
       };
     }),
   );
-  return requests.map((request, i) => outcome(results[i], request, confPaths[i] ?? '', ctx));
+  todo.forEach((i, j) => {
+    const request = requests[i] as ConfRequest;
+    const path = confPaths[i] ?? '';
+    const result = existsSync(path)
+      ? outcome(results[j], request, path, ctx)
+      : ({
+          ok: false,
+          error: new DkmsError(
+            'CONF_NOT_FOUND',
+            `Could not locate dkms.conf file.\nFile: ${path} does not exist.`,
+          ),
+        } as const);
+    cached[i] = result;
+    ctx.confCache?.set(keys[i] ?? '', result);
+  });
+  return cached as ConfOutcome[];
 }
 
 /** One conf, or the error that explains why it cannot be used. */

@@ -27,6 +27,8 @@ export interface DkmsContext {
   reporter: Reporter;
   /** Aborts long operations (builds) when the daemon stops. */
   signal?: AbortSignal | undefined;
+  /** Evaluated confs of this command, by conf path and module/version/kernel/arch. */
+  confCache?: Map<string, unknown> | undefined;
 }
 
 export const defaultArch = (): string => machine();
@@ -56,5 +58,6 @@ export function createContext(options: ContextOptions): DkmsContext {
     directives: options.directives ?? [],
     depmod: options.depmod ?? true,
     reporter: options.reporter,
+    confCache: new Map(),
   };
 }

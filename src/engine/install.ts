@@ -18,9 +18,52 @@ import type { BuildRef } from '../tree/stateTree.js';
 import { buildModule } from './build.js';
 import type { DkmsContext } from './context.js';
 import { runBuildScript } from './scripts.js';
+import { runTool } from './exec.js';
+import { compareVersions } from '../util/version.js';
 
 export interface InstallOptions {
   force?: boolean;
+  /** --force-version-override: skip only the version comparison with the kernel's module. */
+  forceVersionOverride?: boolean;
+}
+
+interface ModuleVersionInfo {
+  version: string;
+  srcversion: string;
+}
+
+async function moduleVersionInfo(file: string): Promise<ModuleVersionInfo> {
+  const result = await runTool('modinfo', [file]);
+  const field = (name: string): string =>
+    new RegExp(`^${name}:\\s+(\\S+)`, 'm').exec(result.stdout)?.[1] ?? '';
+  return { version: field('version'), srcversion: field('srcversion') };
+}
+
+/**
+ * dkms's check_version_sanity: do not replace a module the kernel already has in a newer or
+ * identical version (unless --force / --force-version-override). Returns why not, or undefined.
+ */
+async function versionConflict(
+  builtFile: string,
+  libTree: string,
+  name: string,
+  options: InstallOptions,
+): Promise<string | undefined> {
+  if (options.force || options.forceVersionOverride) return undefined;
+  const existing = findSameNamed(libTree, name);
+  if (existing.length !== 1 || !existing[0]) return undefined;
+  const [theirs, ours] = await Promise.all([
+    moduleVersionInfo(existing[0]),
+    moduleVersionInfo(builtFile),
+  ]);
+  if (!theirs.version || !ours.version) return undefined;
+  if (theirs.version === ours.version) {
+    return `Module version ${ours.version} for ${name}.ko exactly matches what is already found in kernel (${existing[0]}).\nDKMS will not replace this module.\nYou may override by specifying --force.`;
+  }
+  if (compareVersions(theirs.version, ours.version) > 0) {
+    return `Module version ${ours.version} for ${name}.ko is not newer than what is already found in kernel (${theirs.version}, ${existing[0]}).\nYou may override by specifying --force.`;
+  }
+  return undefined;
 }
 
 export type InstallOutcome = 'installed' | 'already-installed';
@@ -148,9 +191,21 @@ export async function installModule(
       hint: 'You may override by specifying --force.',
     });
   }
+  const skip = new Set<number>();
+  for (const [i, entry] of conf.modules.entries()) {
+    const conflict = await versionConflict(files[i] ?? '', libTree, entry.destName, options);
+    if (conflict) {
+      ctx.reporter.error(conflict);
+      skip.add(i);
+    }
+  }
+  if (conf.modules.length > 0 && skip.size === conf.modules.length) {
+    throw new DkmsError('INSTALL_FAILED', 'Installation aborted.');
+  }
   const placed: string[] = [];
   try {
     conf.modules.forEach((entry, i) => {
+      if (skip.has(i)) return;
       backUpOriginal(ctx, ref, conf, i, libTree);
       const from = files[i] ?? '';
       const destDir = libTree + entry.destLocation;
