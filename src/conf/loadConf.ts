@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DkmsError } from '../core/errors.js';
 import type { DkmsContext } from '../engine/context.js';
@@ -9,16 +9,30 @@ import { DKMS_CONF_VARIABLES } from './directives.js';
 import { resolveDkmsConf, type DkmsConf, type RawConf } from './dkmsConf.js';
 
 /** The override files dkms sources after a module's dkms.conf, most general first. */
-export function overrideFiles(confDir: string, ref: BuildRef): string[] {
+export function overrideFiles(
+  confDir: string,
+  ref: BuildRef,
+  present?: ReadonlySet<string>,
+): string[] {
   const { module: m, version: v, kernel: k, arch: a } = ref;
-  return [
+  const names = [
     `${m}.conf`,
     `${m}-${v}.conf`,
     `${m}-${v}-${k}.conf`,
     `${m}-${v}-${k}-${a}.conf`,
     `${m}--${k}.conf`,
     `${m}--${k}-${a}.conf`,
-  ].map((name) => join(confDir, name));
+  ];
+  return names.filter((name) => !present || present.has(name)).map((name) => join(confDir, name));
+}
+
+/** The names in the conf dir, read once per batch so absent override files cost nothing. */
+function confDirEntries(confDir: string): ReadonlySet<string> {
+  try {
+    return new Set(readdirSync(confDir));
+  } catch {
+    return new Set();
+  }
 }
 
 /** `--directive NAME=VALUE` / `NAME[i]=VALUE` applied over what the files set. */
@@ -105,12 +119,13 @@ export async function loadConfs(
   );
   const cached = keys.map((key) => ctx.confCache?.get(key) as ConfOutcome | undefined);
   const todo = requests.map((_, i) => i).filter((i) => cached[i] === undefined);
+  const present = todo.length > 0 ? confDirEntries(ctx.paths.confDir) : new Set<string>();
   const results = await bashEvaluate(
     todo.map((i) => {
       const request = requests[i] as ConfRequest;
       const sourceDir = kernelSourceDir(ctx.paths.installTree, request.kernel, ctx.kernelSourceDir);
       return {
-        files: [confPaths[i] ?? '', ...overrideFiles(ctx.paths.confDir, request)],
+        files: [confPaths[i] ?? '', ...overrideFiles(ctx.paths.confDir, request, present)],
         whitelist: DKMS_CONF_VARIABLES,
         variables: {
           kernelver: request.kernel,

@@ -66,6 +66,8 @@ export function findModuleFile(dir: string, name: string): string | undefined {
   return undefined;
 }
 
+const compareBuffers = [Buffer.allocUnsafe(65536), Buffer.allocUnsafe(65536)] as const;
+
 /** Byte equality without reading both files whole when sizes already differ. */
 export function sameFile(a: string, b: string): boolean {
   let sa, sb;
@@ -76,11 +78,11 @@ export function sameFile(a: string, b: string): boolean {
     return false;
   }
   if (sa.size !== sb.size) return false;
+  if (sa.ino === sb.ino && sa.dev === sb.dev) return true;
   const fa = openSync(a, 'r');
   const fb = openSync(b, 'r');
   try {
-    const ba = Buffer.alloc(65536);
-    const bb = Buffer.alloc(65536);
+    const [ba, bb] = compareBuffers;
     for (;;) {
       const na = readSync(fa, ba, 0, ba.length, null);
       const nb = readSync(fb, bb, 0, bb.length, null);

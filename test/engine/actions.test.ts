@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { assertTree } from '../helpers/assertTree.js';
+import { ARCH, K47, K50, dkms, haveHeaders, makeRoots, run, type Roots } from '../helpers/roots.js';
+
+const skip =
+  !haveHeaders(K47) || !haveHeaders(K50)
+    ? 'kernel headers 6.1.0-47/50 are not installed (run scripts/setup.sh as root)'
+    : false;
+
+describe('dkms actions beyond the basic lifecycle', { skip }, () => {
+  let roots: Roots;
+  before(() => {
+    roots = makeRoots([K47, K50]);
+    roots.addFixture('hello-1.0');
+    roots.addFixture('makematch-1.0');
+  });
+  after(() => roots.cleanup());
+
+  it('applies /etc/dkms overrides and --directive after dkms.conf', async () => {
+    writeFileSync(join(roots.confDir, 'makematch-1.0.conf'), 'MAKE_MATCH[1]="-47-"\n');
+    assert.equal((await dkms(roots, ['build', 'makematch/1.0', '-k', K47])).code, 0);
+    const ko = join(roots.tree, 'makematch/1.0', K47, ARCH, 'module/makematch.ko');
+    assert.equal((await run('modinfo', ['-F', 'dkms_make', ko])).stdout.trim(), 'make1-match50');
+    const r = await dkms(roots, [
+      'build',
+      'makematch/1.0',
+      '-k',
+      K50,
+      '--directive',
+      'MAKE_MATCH[1]=nomatch',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const ko50 = join(roots.tree, 'makematch/1.0', K50, ARCH, 'module/makematch.ko');
+    assert.equal((await run('modinfo', ['-F', 'dkms_make', ko50])).stdout.trim(), 'make0-default');
+  });
+
+  it('serializes two dkms processes working on the same module', async () => {
+    const [a, b] = await Promise.all([
+      dkms(roots, ['install', 'hello/1.0', '-k', K47]),
+      dkms(roots, ['install', 'hello/1.0', '-k', K47]),
+    ]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    assert.equal([a.stdout, b.stdout].filter((out) => /already installed/.test(out)).length, 1);
+    assertTree(roots).installed('hello', '1.0', K47);
+  });
+
+  it('match installs on a kernel what another kernel has', async () => {
+    const r = await dkms(roots, ['match', '--templatekernel', K47, '-k', K50]);
+    assert.equal(r.code, 0, r.stderr);
+    assertTree(roots).installed('hello', '1.0', K50);
+  });
+
+  it('kernel_prerm unbuilds everything built for a kernel with one depmod', async () => {
+    const r = await dkms(roots, ['kernel_prerm', '-k', K50]);
+    assert.equal(r.code, 0, r.stderr);
+    const t = assertTree(roots);
+    t.notBuilt('hello', '1.0', K50);
+    t.notBuilt('makematch', '1.0', K50);
+    t.installed('hello', '1.0', K47);
+    assert.ok(!existsSync(join(roots.lib, K50, 'updates')));
+    assert.doesNotMatch(readFileSync(join(roots.lib, K50, 'modules.dep'), 'utf8'), /hello/);
+  });
+
+  it('kernel_postinst needs exactly one kernel and autoinstalls it', async () => {
+    assert.equal((await dkms(roots, ['kernel_postinst'])).code, 4);
+    const r = await dkms(roots, ['kernel_postinst', '-k', K50]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Autoinstall on 6\.1\.0-50-amd64 succeeded for module\(s\) hello/);
+    assertTree(roots).installed('hello', '1.0', K50);
+  });
+
+  it('kernel_preinst unbuilds only AUTOINSTALL modules', async () => {
+    writeFileSync(join(roots.confDir, 'makematch.conf'), 'AUTOINSTALL="no"\n');
+    assert.equal((await dkms(roots, ['build', 'makematch/1.0', '-k', K50])).code, 0);
+    const r = await dkms(roots, ['kernel_preinst', '-k', K50]);
+    assert.equal(r.code, 0, r.stderr);
+    const t = assertTree(roots);
+    t.notBuilt('hello', '1.0', K50);
+    t.built('makematch', '1.0', K50);
+  });
+
+  it('reports a broken module (dangling source link) and refuses to build it', async () => {
+    const { rmSync, symlinkSync, mkdirSync } = await import('node:fs');
+    mkdirSync(join(roots.tree, 'ghost/1.0'), { recursive: true });
+    symlinkSync(join(roots.src, 'ghost-1.0'), join(roots.tree, 'ghost/1.0/source'));
+    const status = await dkms(roots, ['status', 'ghost']);
+    assert.equal(status.stdout, 'ghost/1.0: broken\n');
+    assert.match(status.stderr, /Missing the module source directory/);
+    const build = await dkms(roots, ['build', 'ghost/1.0', '-k', K47]);
+    assert.equal(build.code, 4);
+    rmSync(join(roots.tree, 'ghost'), { recursive: true });
+  });
+
+  it('flags differences between built and installed modules in status', async () => {
+    const installed = join(roots.lib, K47, 'updates/dkms/hello.ko');
+    writeFileSync(installed, Buffer.concat([readFileSync(installed), Buffer.from('tampered')]));
+    const r = await dkms(roots, ['status', 'hello', '-k', K47]);
+    assert.equal(
+      r.stdout,
+      `hello/1.0, ${K47}, ${ARCH}: installed (Differences between built and installed modules)\n`,
+    );
+  });
+
+  it('rejects bad usage with upstream exit codes', async () => {
+    assert.equal((await dkms(roots, ['build'])).code, 1);
+    assert.equal((await dkms(roots, ['status', '--nope'])).code, 2);
+    assert.equal((await dkms(roots, ['install', 'hello/1.0', '--all'])).code, 5);
+    assert.equal((await dkms(roots, ['remove', 'nothere/1.0', '--all'])).code, 3);
+    assert.equal((await dkms(roots, ['build', 'hello/1.0', '-k', '../../etc'])).code, 16);
+    const help = await dkms(roots, ['install', '--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /^dkms install/);
+  });
+});
