@@ -6,6 +6,7 @@ import { kernelConfigPath, kernelSourceDir, readKernelConfig } from '../kernel/k
 import type { BuildRef } from '../tree/stateTree.js';
 import { bashEvaluate, type BashEvalResult } from './bashEval.js';
 import { DKMS_CONF_VARIABLES } from './directives.js';
+import { isKernelIndependent } from './staticConf.js';
 import { resolveDkmsConf, type DkmsConf, type RawConf } from './dkmsConf.js';
 
 /** The override files dkms sources after a module's dkms.conf, most general first. */
@@ -45,7 +46,7 @@ export function applyDirectives(
     if (!match?.[1]) {
       throw new DkmsError('USAGE', `Invalid --directive '${directive}': expected NAME=VALUE.`);
     }
-    const array = raw.get(match[1]) ?? new Map<number, string>();
+    const array = new Map(raw.get(match[1]) ?? []);
     array.set(Number(match[2] ?? 0), match[3] ?? '');
     raw.set(match[1], array);
   }
@@ -120,28 +121,38 @@ export async function loadConfs(
   const cached = keys.map((key) => ctx.confCache?.get(key) as ConfOutcome | undefined);
   const todo = requests.map((_, i) => i).filter((i) => cached[i] === undefined);
   const present = todo.length > 0 ? confDirEntries(ctx.paths.confDir) : new Set<string>();
-  const results = await bashEvaluate(
-    todo.map((i) => {
-      const request = requests[i] as ConfRequest;
-      const sourceDir = kernelSourceDir(ctx.paths.installTree, request.kernel, ctx.kernelSourceDir);
-      return {
-        files: [confPaths[i] ?? '', ...overrideFiles(ctx.paths.confDir, request, present)],
-        whitelist: DKMS_CONF_VARIABLES,
-        variables: {
-          kernelver: request.kernel,
-          arch: request.arch,
-          kernel_source_dir: sourceDir,
-          kernel_config: kernelConfigPath(sourceDir, ctx.kernelConfigFile),
-          dkms_tree: ctx.paths.dkmsTree,
-          source_tree: ctx.paths.sourceTree,
-          install_tree: ctx.paths.installTree,
-          module: request.module,
-          module_version: request.version,
-          parallel_jobs: String(ctx.parallelJobs),
-        },
-      };
-    }),
+  const evalRequests = todo.map((i) => {
+    const request = requests[i] as ConfRequest;
+    const sourceDir = kernelSourceDir(ctx.paths.installTree, request.kernel, ctx.kernelSourceDir);
+    return {
+      files: [confPaths[i] ?? '', ...overrideFiles(ctx.paths.confDir, request, present)],
+      whitelist: DKMS_CONF_VARIABLES,
+      variables: {
+        kernelver: request.kernel,
+        arch: request.arch,
+        kernel_source_dir: sourceDir,
+        kernel_config: kernelConfigPath(sourceDir, ctx.kernelConfigFile),
+        dkms_tree: ctx.paths.dkmsTree,
+        source_tree: ctx.paths.sourceTree,
+        install_tree: ctx.paths.installTree,
+        module: request.module,
+        module_version: request.version,
+        parallel_jobs: String(ctx.parallelJobs),
+      },
+    };
+  });
+  // Requests whose files cannot depend on the kernel share one evaluation.
+  const shareKeys = evalRequests.map((r, j) =>
+    r.files.every(isKernelIndependent)
+      ? [...r.files, r.variables.module, r.variables.module_version].join('\0')
+      : `#${j}`,
   );
+  const unique = [...new Set(shareKeys)];
+  const uniqueResults = await bashEvaluate(
+    unique.map((key) => evalRequests[shareKeys.indexOf(key)] as (typeof evalRequests)[number]),
+  );
+  const byKey = new Map(unique.map((key, n) => [key, uniqueResults[n]]));
+  const results = shareKeys.map((key) => byKey.get(key));
   todo.forEach((i, j) => {
     const request = requests[i] as ConfRequest;
     const path = confPaths[i] ?? '';
