@@ -75,9 +75,11 @@ Before a kernel package is installed: unbuilds the AUTOINSTALL modules built for
 After a kernel (or its headers) is installed: autoinstall for exactly that kernel.`,
   kernel_prerm: `dkms kernel_prerm -k KERNEL
 Before a kernel is removed: unbuilds every module built for it, then one depmod.`,
-  doctor: `dkms doctor [-k KERNEL] [--json]
-Checks every installed module: headers, vermagic, built = installed, signature, compression,
-modules.dep, initramfs, shadowing. Each finding names the fix. Exit 1 when something is wrong.`,
+  doctor: `dkms doctor [-m MODULE] [-k KERNEL]... [--json] [--verbose]
+Checks every kernel (or the -k ones) and every module installed for it: headers, vermagic,
+built = installed, signature (and Secure Boot enrollment), compression, modules.dep,
+initramfs, shadowing. Each finding names the fix; --verbose also lists passed checks.
+Exit 1 when something is wrong (an error). --json: docs/doctor.md.`,
   mkdeb: `dkms mkdeb MODULE/VERSION [-k KERNEL]...
 Builds a Debian binary package (source + prebuilt modules) from the module.`,
   mkbmdeb: `dkms mkbmdeb MODULE/VERSION -k KERNEL

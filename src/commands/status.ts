@@ -9,14 +9,16 @@ import {
   type StatusEntry,
   type StatusFilter,
 } from '../tree/status.js';
+import { describeEntry, statusDocument, type StatusJsonEntry } from '../tree/statusJson.js';
+import { VERSION } from '../cli/help.js';
 import type { DkmsContext } from '../engine/context.js';
 import type { Command } from './types.js';
 
-/** Status entries with annotations; every dkms.conf is evaluated in one bash process. */
-export async function computeStatus(
+/** Status entries with annotations and the conf each built entry was annotated with. */
+export async function computeStatusWithConfs(
   ctx: DkmsContext,
   filter: StatusFilter,
-): Promise<StatusEntry[]> {
+): Promise<{ entries: StatusEntry[]; confOf: Map<StatusEntry, DkmsConf | undefined> }> {
   const entries = collectStatus(ctx.tree, filter);
   const built = entries.filter(
     (e): e is StatusEntry & BuildRef => e.kernel !== undefined && e.arch !== undefined,
@@ -30,12 +32,21 @@ export async function computeStatus(
   for (const entry of built) {
     entry.annotations = annotate(ctx.tree, ctx.paths.installTree, entry, confOf.get(entry));
   }
-  return entries;
+  return { entries, confOf };
+}
+
+/** Status entries with annotations; every dkms.conf is evaluated in one bash process. */
+export async function computeStatus(
+  ctx: DkmsContext,
+  filter: StatusFilter,
+): Promise<StatusEntry[]> {
+  return (await computeStatusWithConfs(ctx, filter)).entries;
 }
 
 export const status: Command = async (ctx, args) => {
   const kernels = args.kernels.length > 0 ? args.kernels : [undefined];
   const output: string[] = [];
+  const jsonEntries: StatusJsonEntry[] = [];
   for (const [i, kernel] of kernels.entries()) {
     const filter: StatusFilter = {
       module: args.module,
@@ -43,11 +54,19 @@ export const status: Command = async (ctx, args) => {
       kernel,
       arch: args.arches[i],
     };
-    const entries = await computeStatus(ctx, filter);
+    const { entries, confOf } = await computeStatusWithConfs(ctx, filter);
     for (const entry of entries) {
+      if (args.json) {
+        jsonEntries.push(describeEntry(ctx.tree, ctx.paths.installTree, entry, confOf.get(entry)));
+        continue;
+      }
       output.push(formatStatusLine(entry));
       if (entry.state === 'broken') ctx.reporter.error(brokenMessage(entry));
     }
+  }
+  if (args.json) {
+    const document = statusDocument(ctx.paths, jsonEntries, `dkms-ts ${VERSION}`);
+    return { exitCode: 0, output: [JSON.stringify(document, null, 2)] };
   }
   return { exitCode: 0, output };
 };

@@ -23,7 +23,7 @@ import { addModule } from './add.js';
 import { configLogName, planBuild, type BuildPlan } from './buildPlan.js';
 import type { DkmsContext } from './context.js';
 import { appendLog, buildEnv, runShell, runTool } from './exec.js';
-import { finishModule } from './moduleFile.js';
+import { finishModule, prepareFinishing } from './moduleFile.js';
 import { runBuildScript } from './scripts.js';
 
 export interface BuildOptions {
@@ -234,8 +234,9 @@ async function runPlan(ctx: DkmsContext, plan: BuildPlan): Promise<void> {
   }
   const moduleDir = join(plan.stagingDir, 'module');
   mkdirSync(moduleDir, { recursive: true });
+  const finishing = await prepareFinishing(ctx, ref, plan.kernelConfig);
   for (const module of plan.modules) {
-    await finishModule(ctx, ref, module, moduleDir);
+    await finishModule(ctx, ref, module, moduleDir, finishing);
   }
   const post = await runBuildScript(ctx, ref, 'post_build', plan.postBuild, {
     logFile: plan.logFile,

@@ -1,0 +1,23 @@
+import { isDkmsError } from '../core/errors.js';
+import { runningKernel } from '../engine/kernels.js';
+import { ensureMok } from '../sign/mok.js';
+import { readSigningInputs } from '../sign/signingInputs.js';
+import { locateMok } from '../sign/signingPlan.js';
+import type { Command } from './types.js';
+
+/**
+ * dkms generate_mok: prints the key pair's paths (framework.conf, $kernelver = the first -k or
+ * the running kernel) and creates it when missing. Exit 1 when it cannot be made, as upstream.
+ */
+export const generateMok: Command = async (ctx, args) => {
+  const mok = locateMok(await readSigningInputs(ctx, args.kernels[0] ?? runningKernel()));
+  ctx.reporter.info(`Signing key: ${mok.key}`);
+  ctx.reporter.info(`Public certificate (MOK): ${mok.certificate}`);
+  try {
+    await ensureMok(mok, ctx.reporter);
+  } catch (error) {
+    ctx.reporter.error(isDkmsError(error) ? error.message : String(error));
+    return { exitCode: 1 };
+  }
+  return { exitCode: 0 };
+};

@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { MemoryReporter } from '../../src/core/host.js';
+import { readCertificate } from '../../src/sign/certificate.js';
+import { ensureMok } from '../../src/sign/mok.js';
+import { K47, K50, dkms, makeRoots, run, type Roots } from '../helpers/roots.js';
+
+const openssl = async (...args: string[]): Promise<string> => {
+  const r = await run('openssl', args);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout;
+};
+/** The public key of a certificate and of a private key, to prove they are a pair. */
+const certPublicKey = (cert: string): Promise<string> =>
+  openssl('x509', '-in', cert, '-noout', '-pubkey');
+const keyPublicKey = (key: string): Promise<string> => openssl('pkey', '-in', key, '-pubout');
+
+describe('MOK key pair generation (real openssl)', () => {
+  let roots: Roots;
+  before(() => {
+    roots = makeRoots([]);
+  });
+  after(() => roots.cleanup());
+
+  it('makes an RSA 2048 key and a DER x509 code-signing certificate, as upstream', async () => {
+    const mok = {
+      key: join(roots.root, 'keys', 'mok.key'),
+      certificate: join(roots.root, 'keys', 'mok.pub'),
+    };
+    const reporter = new MemoryReporter();
+    assert.equal(await ensureMok(mok, reporter), 'generated');
+    assert.match(reporter.text(), /generating self signed certificate for MOK/);
+    assert.equal(statSync(mok.key).mode & 0o777, 0o600);
+    assert.equal(readFileSync(mok.certificate)[0], 0x30, 'DER, not PEM');
+    const text = await openssl('x509', '-inform', 'DER', '-in', mok.certificate, '-noout', '-text');
+    assert.match(text, /Public-Key: \(2048 bit\)/);
+    assert.match(text, /Extended Key Usage:\s*\n\s*Code Signing/);
+    assert.match(text, /Subject: CN ?= ?DKMS module signing key/);
+    assert.equal(await certPublicKey(mok.certificate), await keyPublicKey(mok.key));
+    assert.equal((await readCertificate(mok.certificate))?.commonName, 'DKMS module signing key');
+
+    const before = readFileSync(mok.key);
+    assert.equal(await ensureMok(mok, reporter), 'present');
+    assert.deepEqual(readFileSync(mok.key), before);
+  });
+
+  it('keeps an existing key and only makes its missing certificate', async () => {
+    const mok = {
+      key: join(roots.root, 'k2', 'mok.key'),
+      certificate: join(roots.root, 'k2', 'mok.pub'),
+    };
+    await ensureMok(mok, new MemoryReporter());
+    const key = readFileSync(mok.key);
+    rmSync(mok.certificate);
+    assert.equal(await ensureMok(mok, new MemoryReporter()), 'certificate-generated');
+    assert.deepEqual(readFileSync(mok.key), key);
+    assert.equal(await certPublicKey(mok.certificate), await keyPublicKey(mok.key));
+  });
+
+  it('generates one pair when two builds ask at once', async () => {
+    const mok = {
+      key: join(roots.root, 'k3', 'mok.key'),
+      certificate: join(roots.root, 'k3', 'mok.pub'),
+    };
+    const outcomes = await Promise.all([
+      ensureMok(mok, new MemoryReporter()),
+      ensureMok(mok, new MemoryReporter()),
+    ]);
+    assert.deepEqual(outcomes.sort(), ['generated', 'present']);
+    assert.equal(await certPublicKey(mok.certificate), await keyPublicKey(mok.key));
+  });
+});
+
+describe('dkms generate_mok', () => {
+  let roots: Roots;
+  before(() => {
+    roots = makeRoots([]);
+  });
+  after(() => roots.cleanup());
+
+  it('creates DKMS_TREE/mok.key and mok.pub by default, and only once', async () => {
+    const first = await dkms(roots, ['generate_mok']);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, new RegExp(`^Signing key: ${join(roots.tree, 'mok.key')}$`, 'm'));
+    assert.match(
+      first.stdout,
+      new RegExp(`^Public certificate \\(MOK\\): ${join(roots.tree, 'mok.pub')}$`, 'm'),
+    );
+    assert.match(first.stdout, /generating self signed certificate/);
+    const second = await dkms(roots, ['generate_mok']);
+    assert.equal(second.code, 0);
+    assert.doesNotMatch(second.stdout, /generating/);
+  });
+
+  it('follows framework.conf, with $kernelver taken from -k', async () => {
+    writeFileSync(
+      join(roots.confDir, 'framework.conf'),
+      `mok_signing_key="${roots.root}/keys/$kernelver/signing.key"\nmok_certificate="${roots.root}/keys/$kernelver/signing.der"\n`,
+    );
+    const r = await dkms(roots, ['generate_mok', '-k', K50]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(existsSync(join(roots.root, 'keys', K50, 'signing.key')));
+    assert.ok(existsSync(join(roots.root, 'keys', K50, 'signing.der')));
+    assert.ok(!existsSync(join(roots.root, 'keys', K47)));
+    rmSync(join(roots.confDir, 'framework.conf'));
+  });
+
+  it('fails with exit 1 when the key cannot be written', async () => {
+    writeFileSync(join(roots.root, 'not-a-dir'), '');
+    writeFileSync(
+      join(roots.confDir, 'framework.conf'),
+      `mok_signing_key="${roots.root}/not-a-dir/x.key"\nmok_certificate="${roots.root}/not-a-dir/x.der"\n`,
+    );
+    const r = await dkms(roots, ['generate_mok']);
+    assert.equal(r.code, 1);
+    rmSync(join(roots.confDir, 'framework.conf'));
+  });
+});
