@@ -10,6 +10,8 @@ import { actionHelp, USAGE, VERSION } from './help.js';
 export interface Streams {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** Whether stdout is a terminal: then long builds show a progress line. */
+  isTTY?: boolean;
 }
 
 /** Commands load lazily so `dkms status` does not pay for the build engine's imports. */
@@ -48,14 +50,33 @@ function formatError(error: DkmsError): string {
 /** Runs one dkms command line; the only place that writes output and picks the exit status. */
 export async function main(argv: readonly string[], streams: Streams): Promise<number> {
   let quiet = false;
+  let progressShown = false;
+  const clearProgress = (): void => {
+    if (progressShown) streams.stdout('\r\x1b[K');
+    progressShown = false;
+  };
   const reporter: Reporter = {
-    info: (line) => quiet || streams.stdout(`${line}\n`),
-    warn: (line) =>
-      quiet ||
-      streams.stderr(
-        `${line.startsWith('Warning') || line.startsWith('Deprecated') ? '' : 'Warning: '}${line}\n`,
-      ),
-    error: (line) => quiet || streams.stderr(`${line}\n`),
+    info: (line) => {
+      clearProgress();
+      if (!quiet) streams.stdout(`${line}\n`);
+    },
+    progress: streams.isTTY
+      ? (text) => {
+          if (quiet) return;
+          clearProgress();
+          if (text) streams.stdout(text);
+          progressShown = Boolean(text);
+        }
+      : undefined,
+    warn: (line) => {
+      clearProgress();
+      const prefix = line.startsWith('Warning') || line.startsWith('Deprecated') ? '' : 'Warning: ';
+      if (!quiet) streams.stderr(`${prefix}${line}\n`);
+    },
+    error: (line) => {
+      clearProgress();
+      if (!quiet) streams.stderr(`${line}\n`);
+    },
     verbose: () => undefined,
   };
   try {

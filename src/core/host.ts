@@ -11,6 +11,8 @@ export interface Reporter {
   error(line: string): void;
   /** Extra detail shown with --verbose. */
   verbose(line: string): void;
+  /** A transient status line while a long step runs (terminals only); '' clears it. */
+  progress?: ((text: string) => void) | undefined;
 }
 
 export const silentReporter: Reporter = {

@@ -68,11 +68,19 @@ async function logged(
   ctx.reporter.verbose(command);
   appendLog(plan.logFile, `\n${description}\n# command: ${command}\n`);
   const started = Date.now();
+  const { progress } = ctx.reporter;
+  const label = `${plan.ref.module}/${plan.ref.version} (${plan.ref.kernel}): ${description.split(' ').slice(0, 3).join(' ')}`;
+  const ticker = progress
+    ? setInterval(() => progress(`${label} ... ${elapsed(Date.now() - started)}`), 1000)
+    : undefined;
   const result = await runShell(command, {
     cwd: plan.workDir,
     env,
     logFile: plan.logFile,
     signal: ctx.signal,
+  }).finally(() => {
+    if (ticker) clearInterval(ticker);
+    progress?.('');
   });
   appendLog(
     plan.logFile,
