@@ -13,7 +13,7 @@ import { basename, dirname, join, relative } from 'node:path';
 import { loadConfOrThrow } from '../conf/loadConf.js';
 import type { DkmsConf } from '../conf/dkmsConf.js';
 import { DkmsError } from '../core/errors.js';
-import { findModuleFile } from '../tree/status.js';
+import { findModuleFile, sameFile } from '../tree/status.js';
 import type { BuildRef } from '../tree/stateTree.js';
 import { buildModule } from './build.js';
 import type { DkmsContext } from './context.js';
@@ -40,8 +40,9 @@ async function moduleVersionInfo(file: string): Promise<ModuleVersionInfo> {
 }
 
 /**
- * dkms's check_version_sanity: do not replace a module the kernel already has in a newer or
- * identical version (unless --force / --force-version-override). Returns why not, or undefined.
+ * dkms 3.4's check_version_sanity: do not replace a module the kernel already has in a newer
+ * version, or the very same one (same version and srcversion; for unversioned modules, the
+ * same bytes), unless --force / --force-version-override. Returns why not, or undefined.
  */
 async function versionConflict(
   builtFile: string,
@@ -51,17 +52,20 @@ async function versionConflict(
 ): Promise<string | undefined> {
   if (options.force || options.forceVersionOverride) return undefined;
   const existing = findSameNamed(libTree, name);
-  if (existing.length !== 1 || !existing[0]) return undefined;
+  const theirsFile = existing[0];
+  if (existing.length !== 1 || !theirsFile) return undefined;
   const [theirs, ours] = await Promise.all([
-    moduleVersionInfo(existing[0]),
+    moduleVersionInfo(theirsFile),
     moduleVersionInfo(builtFile),
   ]);
-  if (!theirs.version || !ours.version) return undefined;
   if (theirs.version === ours.version) {
-    return `Module version ${ours.version} for ${name}.ko exactly matches what is already found in kernel (${existing[0]}).\nDKMS will not replace this module.\nYou may override by specifying --force.`;
+    if (theirs.srcversion !== ours.srcversion) return undefined;
+    if (!ours.version && !ours.srcversion && !sameFile(theirsFile, builtFile)) return undefined;
+    const what = ours.version ? `at version ${ours.version}` : '(unversioned module)';
+    return `Module ${theirsFile} already installed ${what}, override by specifying --force`;
   }
   if (compareVersions(theirs.version, ours.version) > 0) {
-    return `Module version ${ours.version} for ${name}.ko is not newer than what is already found in kernel (${theirs.version}, ${existing[0]}).\nYou may override by specifying --force.`;
+    return `Module version ${ours.version} for ${name}.ko is not newer than what is already found in kernel (${theirs.version}).\nYou may override by specifying --force.`;
   }
   return undefined;
 }

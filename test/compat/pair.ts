@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { cpSync } from 'node:fs';
+import { join } from 'node:path';
+import { K47, dkms, makeRoots, type Roots, type RunOutput } from '../helpers/roots.js';
+import { differences, evenedOut, listing, statusIn34Wording, treeLayout } from './snapshot.js';
+import { runUpstream, type Upstream } from './upstream.js';
+
+export interface PairOutput {
+  upstream: RunOutput;
+  ours: RunOutput;
+}
+
+const tail = (output: RunOutput): string =>
+  `exit ${output.code}\n${(output.stdout + output.stderr).trim().split('\n').slice(-12).join('\n')}`;
+
+/** Both sides of a step, for failure messages. */
+export const describeOutputs = (step: string, out: PairOutput): string =>
+  `${step}\n--- upstream: ${tail(out.upstream)}\n--- ours: ${tail(out.ours)}`;
+
+/** Both exit with the same status (and upstream with `code`, when given). */
+export function expectSame(step: string, out: PairOutput, code?: number): void {
+  if (code !== undefined)
+    assert.equal(out.upstream.code, code, describeOutputs(`upstream ${step}`, out));
+  assert.equal(out.ours.code, out.upstream.code, describeOutputs(step, out));
+}
+
+export function noDifferences(found: string[]): void {
+  const message = `ours and Debian's dkms differ:\n${found.join('\n')}\n(evened out first: ${evenedOut()})`;
+  assert.deepEqual(found, [], message);
+}
+
+/**
+ * Two sandboxes with the same sources: one driven by Debian's dkms, one by ours. Neither runs
+ * depmod (upstream would run it against the real /lib/modules).
+ */
+export class SandboxPair {
+  readonly upstreamRoots: Roots = makeRoots([K47]);
+  readonly oursRoots: Roots = makeRoots([K47]);
+
+  constructor(private readonly upstream: Upstream) {}
+
+  /** Copies a package's source into both source trees as `<module>-<version>`. */
+  addSource(sourceDir: string, module: string, version: string): void {
+    for (const roots of this.both())
+      cpSync(sourceDir, join(roots.src, `${module}-${version}`), { recursive: true });
+  }
+
+  /** The same dkms command line in both sandboxes, at the same time. */
+  async run(args: string[]): Promise<PairOutput> {
+    const withOptions = [...args, '--no-depmod'];
+    const [upstream, ours] = await Promise.all([
+      runUpstream(this.upstream, this.upstreamRoots, withOptions),
+      dkms(this.oursRoots, withOptions),
+    ]);
+    return { upstream, ours };
+  }
+
+  /** `dkms status ARGS` on both sides, upstream's annotations in 3.4 wording. */
+  async status(args: string[] = []): Promise<PairOutput> {
+    const out = await this.run(['status', ...args]);
+    return {
+      upstream: { ...out.upstream, stdout: statusIn34Wording(out.upstream.stdout) },
+      ours: out.ours,
+    };
+  }
+
+  /**
+   * Everything that differs between the two sandboxes: the output and exit status of each
+   * status command given, the install tree and the dkms tree layout.
+   */
+  async differences(statusCommands: string[][]): Promise<string[]> {
+    const found: string[] = [];
+    for (const args of statusCommands) {
+      const { upstream, ours } = await this.status(args);
+      const label = ['status', ...args].join(' ');
+      if (upstream.stdout !== ours.stdout)
+        found.push(
+          `${label}: upstream says ${JSON.stringify(upstream.stdout)}, ours ${JSON.stringify(ours.stdout)}`,
+        );
+      if (upstream.code !== ours.code)
+        found.push(`${label}: upstream exits ${upstream.code}, ours ${ours.code}`);
+    }
+    found.push(
+      ...differences(
+        'install tree',
+        listing(this.upstreamRoots.lib, this.upstreamRoots.root),
+        listing(this.oursRoots.lib, this.oursRoots.root),
+      ),
+      ...differences('dkms tree', treeLayout(this.upstreamRoots), treeLayout(this.oursRoots)),
+    );
+    return found;
+  }
+
+  both(): Roots[] {
+    return [this.upstreamRoots, this.oursRoots];
+  }
+
+  cleanup(): void {
+    for (const roots of this.both()) roots.cleanup();
+  }
+}

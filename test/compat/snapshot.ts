@@ -1,0 +1,88 @@
+import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Roots } from '../helpers/roots.js';
+
+/**
+ * Where Debian's dkms 3.0.10 and dkms 3.4 (which we follow) lay out the same state differently.
+ * Each rule rewrites or drops a listing line of both sandboxes before they are compared.
+ */
+const VERSION_DIFFERENCES: { why: string; apply: (line: string) => string | undefined }[] = [
+  {
+    // 3.0.10 copies $kernel_source_dir/.config; 3.4 copies $kernel_config, include/config/auto.conf.
+    why: 'kernel config copied into log/',
+    apply: (line) => line.replace(/\/log\/(\.config|auto\.conf)$/, '/log/<kernel config>'),
+  },
+  {
+    // 3.0.10 keeps its MOK key in /var/lib/dkms whatever --dkmstree says.
+    why: 'MOK key pair at the top of the dkms tree',
+    apply: (line) => (/^f (mok\.key|mok\.pub)$/.test(line) ? undefined : line),
+  },
+];
+
+/** What the comparison evens out, for failure messages. */
+export const evenedOut = (): string =>
+  [...VERSION_DIFFERENCES.map((rule) => rule.why), "3.0.10's status annotation wording"].join('; ');
+
+/** dkms 3.0.10's status annotations and their dkms 3.4 wording. */
+const ANNOTATION_WORDING: [string, string][] = [
+  [' (original_module exists)', ' (Original modules exist)'],
+  [
+    ' (WARNING! Missing some built modules!)',
+    ' (Built modules are missing in the kernel modules folder)',
+  ],
+  [
+    ' (WARNING! Diff between built and installed module!)',
+    ' (Differences between built and installed modules)',
+  ],
+];
+
+/** Upstream 3.0.10 status output with its annotations worded as dkms 3.4 words them. */
+export function statusIn34Wording(stdout: string): string {
+  return ANNOTATION_WORDING.reduce((text, [old, current]) => text.split(old).join(current), stdout);
+}
+
+/**
+ * Every directory, file and link below `dir`, one line each (`d path`, `f path`,
+ * `l path -> target`), paths relative to `dir`, link targets under `sandbox` written as
+ * `<sandbox>/...`; sorted. Contents and timestamps are not looked at.
+ */
+export function listing(dir: string, sandbox = dir): string[] {
+  const lines: string[] = [];
+  const walk = (relative: string): void => {
+    for (const name of readdirSync(join(dir, relative))) {
+      const path = relative ? `${relative}/${name}` : name;
+      const stat = lstatSync(join(dir, path));
+      if (stat.isSymbolicLink()) {
+        lines.push(
+          `l ${path} -> ${readlinkSync(join(dir, path)).split(sandbox).join('<sandbox>')}`,
+        );
+      } else if (stat.isDirectory()) {
+        lines.push(`d ${path}`);
+        walk(path);
+      } else {
+        lines.push(`f ${path}`);
+      }
+    }
+  };
+  walk('');
+  return lines.sort();
+}
+
+/** The dkms tree listing with the known 3.0.10/3.4 layout differences evened out. */
+export function treeLayout(roots: Roots): string[] {
+  return listing(roots.tree, roots.root)
+    .map((line) =>
+      VERSION_DIFFERENCES.reduce<string | undefined>((l, rule) => l && rule.apply(l), line),
+    )
+    .filter((line): line is string => line !== undefined);
+}
+
+/** Lines only one side has, as `<label>: only upstream|only ours: <line>`. */
+export function differences(label: string, upstream: string[], ours: string[]): string[] {
+  const theirs = new Set(upstream);
+  const mine = new Set(ours);
+  return [
+    ...upstream.filter((line) => !mine.has(line)).map((line) => `${label}: only upstream: ${line}`),
+    ...ours.filter((line) => !theirs.has(line)).map((line) => `${label}: only ours: ${line}`),
+  ];
+}
