@@ -8,7 +8,7 @@ cd "$(dirname "$(readlink -f "$0")")/.."
 PACKAGES=(
   linux-headers-6.1.0-47-amd64 linux-headers-6.1.0-50-amd64
   kmod build-essential bc patch openssl xz-utils zstd gzip cpio
-  systemd rpm initramfs-tools-core shellcheck
+  systemd rpm initramfs-tools-core shellcheck dpkg-dev
 )
 
 missing=()

@@ -88,6 +88,8 @@ const valueOptions: { names: string[]; prefix?: string; key: ValueOption }[] = [
   { names: ['-m'], prefix: '--module', key: 'module' },
   { names: ['-v'], key: 'moduleVersion' },
   { names: ['-k'], prefix: '--kernelver', key: 'kernel' },
+  // --archive before --arch: both are prefixes, as upstream's case order has them
+  { names: [], prefix: '--archive', key: 'archive' },
   { names: ['-a'], prefix: '--arch', key: 'arch' },
   { names: [], prefix: '--templatekernel', key: 'templateKernel' },
   { names: ['-c'], key: 'conf' },
@@ -96,7 +98,6 @@ const valueOptions: { names: string[]; prefix?: string; key: ValueOption }[] = [
   { names: [], prefix: '--installtree', key: 'installTree' },
   { names: [], prefix: '--confdir', key: 'confDir' },
   { names: [], prefix: '--config', key: 'kernelConfig' },
-  { names: [], prefix: '--archive', key: 'archive' },
   { names: [], prefix: '--kernelsourcedir', key: 'kernelSourceDir' },
   { names: [], prefix: '--directive', key: 'directive' },
   { names: ['-j'], key: 'jobs' },

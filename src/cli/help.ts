@@ -62,10 +62,20 @@ Installs on KERNEL2 every module installed on KERNEL.`,
   autoinstall: `dkms autoinstall [-k KERNEL[/ARCH]]
 Builds and installs, for the kernel, the newest version of every module with AUTOINSTALL=yes
 that is not installed yet, in BUILD_DEPENDS order. Exit 11 if any failed.`,
-  mktarball: `dkms mktarball MODULE/VERSION [-k KERNEL]... [--archive FILE] [--source-only|--binaries-only]
-Archives the source and built modules as a DKMS tarball.`,
+  mktarball: `dkms mktarball MODULE/VERSION [-k KERNEL[/ARCH]]... | --all [--archive FILE]
+               [--source-only | --binaries-only]
+Archives the module's source and its built modules for each kernel (default: the running
+kernel; they must be built) in upstream's DKMS tarball format:
+DKMS_TREE/MODULE/VERSION/tarball/MODULE-VERSION-kernelKERNEL-ARCH.dkms.tar.gz.
+--archive FILE names the file (in FILE's directory when it has one). --source-only: no
+modules; --binaries-only: no source (dkms.conf only). Load it with ldtarball. See
+docs/packaging.md.`,
   ldtarball: `dkms ldtarball TARBALL [--force]
-Loads a DKMS tarball made by mktarball (source and prebuilt modules).`,
+Loads a tarball made by mktarball (or any tarball holding a dkms.conf): the source goes to
+SOURCE_TREE/MODULE-VERSION, prebuilt modules into DKMS_TREE as built, and the module is
+added. Refuses a module already added, and keeps existing builds, unless --force. Archives
+with absolute paths, '..' members, escaping links or device files are refused before
+anything is extracted. Install the modules afterwards with dkms install.`,
   generate_mok: `dkms generate_mok
 Creates the module signing key and certificate (framework.conf mok_signing_key /
 mok_certificate, default DKMS_TREE/mok.key and mok.pub) when missing.`,
@@ -80,18 +90,33 @@ Checks every kernel (or the -k ones) and every module installed for it: headers,
 built = installed, signature (and Secure Boot enrollment), compression, modules.dep,
 initramfs, shadowing. Each finding names the fix; --verbose also lists passed checks.
 Exit 1 when something is wrong (an error). --json: docs/doctor.md.`,
-  mkdeb: `dkms mkdeb MODULE/VERSION [-k KERNEL]...
-Builds a Debian binary package (source + prebuilt modules) from the module.`,
-  mkbmdeb: `dkms mkbmdeb MODULE/VERSION -k KERNEL
-Builds a Debian package holding only the binary modules.`,
+  mkdeb: `dkms mkdeb MODULE/VERSION [-k KERNEL[/ARCH]]... | --all [--source-only | --binaries-only]
+Builds DKMS_TREE/MODULE/VERSION/deb/MODULE-dkms_VERSION_all.deb with dpkg-deb: the source in
+/usr/src/MODULE-VERSION, a postinst running dkms add/build/install for every kernel with
+headers and a prerm running dkms remove --all. With -k/--all the built modules of those
+kernels ride along (the package becomes _ARCH.deb and its postinst loads them with
+ldtarball); --source-only never includes them. --binaries-only does what mkbmdeb does.`,
+  mkbmdeb: `dkms mkbmdeb MODULE/VERSION [-k KERNEL[/ARCH]]... | --all
+Builds, per kernel (default: the running kernel; the module must be built for it),
+DKMS_TREE/MODULE/VERSION/deb/MODULE-modules-KERNEL_VERSION_ARCH.deb holding only the built
+modules under /lib/modules/KERNEL (DEST_MODULE_LOCATION as dkms install uses it, e.g.
+updates/dkms) and running depmod. It needs neither dkms nor a compiler on the target.`,
   mkdsc: `dkms mkdsc MODULE/VERSION
-Builds a Debian source package (.dsc + tarball).`,
-  mkrpm: `dkms mkrpm MODULE/VERSION [-k KERNEL]...
-Builds an RPM whose Provides list the modules' modalias lines.`,
-  mkkmp: `dkms mkkmp MODULE/VERSION --spec FILE
-Builds a SUSE kernel module package.`,
+Builds a Debian source package with dpkg-source (dpkg-dev) into DKMS_TREE/MODULE/VERSION/dsc/:
+MODULE-dkms_VERSION.dsc + .tar.gz (format 3.0 (native)). It builds the same MODULE-dkms
+package as mkdeb with dpkg-buildpackage, using dpkg-dev alone (no debhelper).`,
+  mkrpm: `dkms mkrpm MODULE/VERSION [-k KERNEL[/ARCH]]... | --all [--source-only]
+Builds DKMS_TREE/MODULE/VERSION/rpm/MODULE-dkms-VERSION-1.noarch.rpm with rpmbuild: the source
+in /usr/src/MODULE-VERSION, %post running dkms add/build/install, %preun running dkms remove
+--all, and a "Provides: modalias(...)" line for every "modinfo -F alias" of the built modules
+(of the -k kernels, else of every kernel the module is built for). With -k/--all the built
+modules ride along (an ARCH RPM whose %post loads them with ldtarball).`,
+  mkkmp: `dkms mkkmp MODULE/VERSION
+Not supported in this version: exits 1. (dkms 2.x built SUSE Kernel Module Package source RPMs
+from a --spec file.) Use mkrpm.`,
   mkdriverdisk: `dkms mkdriverdisk MODULE/VERSION -k KERNEL
-Builds a driver disk image.`,
+Not supported in this version: exits 1. (dkms 2.x built installer driver-update disk images.)
+Use mkbmdeb, or mkrpm -k KERNEL, for packages carrying prebuilt modules.`,
 };
 
 export function actionHelp(action: Action): string {

@@ -18,6 +18,7 @@ import type { BuildRef } from '../tree/stateTree.js';
 import { buildModule } from './build.js';
 import type { DkmsContext } from './context.js';
 import { runBuildScript } from './scripts.js';
+import { finishJournal, recordPlaced, recoverInterruptedInstall } from './installJournal.js';
 import { runTool } from './exec.js';
 import { compareVersions } from '../util/version.js';
 
@@ -133,8 +134,9 @@ function backUpOriginal(
   if (!original) return;
   ctx.reporter.info(`Found pre-existing ${original}, archiving for uninstallation`);
   mkdirSync(backupDir, { recursive: true });
-  renameSync(original, join(backupDir, basename(original)));
+  // The record first: a crash between the two leaves the original in place, not lost.
   writeFileSync(join(backupDir, `${basename(original)}.origin`), `${original}\n`);
+  renameSync(original, join(backupDir, basename(original)));
 }
 
 function isSymlink(path: string): boolean {
@@ -164,6 +166,7 @@ export async function installModule(
   ref: BuildRef,
   options: InstallOptions = {},
 ): Promise<InstallOutcome> {
+  if (ctx.tree.isBuilt(ref)) await recoverInterruptedInstall(ctx, ref);
   if (ctx.tree.isBuilt(ref) && ctx.tree.isInstalled(ref)) {
     if (!options.force) {
       ctx.reporter.info(
@@ -210,18 +213,20 @@ export async function installModule(
   try {
     conf.modules.forEach((entry, i) => {
       if (skip.has(i)) return;
-      backUpOriginal(ctx, ref, conf, i, libTree);
       const from = files[i] ?? '';
       const destDir = libTree + entry.destLocation;
       const to = join(destDir, basename(from));
       if (!isInside(libTree, to))
         throw new DkmsError('BAD_PATH', `Refusing to install ${to}: it is outside ${libTree}.`);
+      backUpOriginal(ctx, ref, conf, i, libTree);
       ctx.reporter.info(`Installing ${to}`);
+      recordPlaced(ctx, ref, [...placed, to]);
       placeModule(from, to, Boolean(ctx.framework.symlink_modules));
       placed.push(to);
     });
   } catch (error) {
     for (const file of placed) rmSync(file, { force: true });
+    finishJournal(ctx, ref);
     const { restoreOriginals } = await import('./remove.js');
     restoreOriginals(ctx, ref);
     throw error instanceof DkmsError
@@ -235,6 +240,7 @@ export async function installModule(
   const link = ctx.tree.kernelLink(ref.module, ref.kernel, ref.arch);
   rmSync(link, { force: true });
   symlinkSync(`${ref.version}/${ref.kernel}/${ref.arch}`, link);
+  finishJournal(ctx, ref);
   await runBuildScript(ctx, ref, 'post_install', conf.postInstall);
   return 'installed';
 }

@@ -14,6 +14,7 @@ import { installedModuleFile } from '../tree/status.js';
 import type { BuildRef, ModuleVersionRef } from '../tree/stateTree.js';
 import type { DkmsContext } from './context.js';
 import { runBuildScript } from './scripts.js';
+import { recoverInterruptedInstall } from './installJournal.js';
 
 function removeEmptyParents(from: string, stopAt: string): void {
   let dir = from;
@@ -82,6 +83,7 @@ async function confFor(ctx: DkmsContext, ref: BuildRef): Promise<DkmsConf | unde
  */
 export async function uninstallOne(ctx: DkmsContext, ref: BuildRef): Promise<boolean> {
   ctx.reporter.info(`Module ${ref.module}/${ref.version} for kernel ${ref.kernel} (${ref.arch}):`);
+  await recoverInterruptedInstall(ctx, ref);
   if (!ctx.tree.isInstalled(ref)) {
     ctx.reporter.info('This module version was INACTIVE for this kernel.');
     return false;

@@ -1,14 +1,6 @@
-import { DkmsError } from '../core/errors.js';
-import type { ModuleVersionRef } from '../tree/stateTree.js';
-import type { DkmsContext } from './context.js';
-
-/** Loads a DKMS tarball (mktarball's format, or any tarball with a dkms.conf). */
-export function loadTarball(
-  _ctx: DkmsContext,
-  archive: string,
-  _options: { force: boolean },
-): Promise<ModuleVersionRef | undefined> {
-  return Promise.reject(
-    new DkmsError('TARBALL', `Loading tarballs is not supported yet: ${archive}`),
-  );
-}
+/**
+ * `dkms add <tarball>` and `dkms ldtarball` load DKMS tarballs; the format (upstream's
+ * dkms_main_tree / dkms_source_tree / dkms_binaries_only) lives with the other archive
+ * formats in src/packaging.
+ */
+export { loadTarball, type LoadTarballOptions } from '../packaging/loadTarball.js';

@@ -63,3 +63,11 @@ describe('parseArgs', () => {
     assert.match(a.warnings.join(), /no-prepare-kernel/);
   });
 });
+
+describe('parseArgs prefixes', () => {
+  it('reads --archive as the archive, not as --arch', () => {
+    assert.equal(parseArgs(['mktarball', '--archive', '/x.tgz']).archive, '/x.tgz');
+    assert.equal(parseArgs(['mktarball', '--archive=/y.tgz']).archive, '/y.tgz');
+    assert.deepEqual(parseArgs(['build', '--arch', 'x86_64']).arches, ['x86_64']);
+  });
+});

@@ -105,6 +105,30 @@ describe('dkms actions beyond the basic lifecycle', { skip }, () => {
     );
   });
 
+  it('undoes an install that was interrupted halfway before installing again', async () => {
+    const { copyFileSync, mkdirSync } = await import('node:fs');
+    assert.equal((await dkms(roots, ['uninstall', 'hello/1.0', '-k', K47])).code, 0);
+    // What a crash after copying the module, before the kernel link, leaves behind:
+    const built = join(roots.tree, 'hello/1.0', K47, ARCH);
+    const placed = join(roots.lib, K47, 'updates/dkms/hello.ko');
+    mkdirSync(join(roots.lib, K47, 'updates/dkms'), { recursive: true });
+    copyFileSync(join(built, 'module/hello.ko'), placed);
+    writeFileSync(join(built, '.install-journal'), JSON.stringify({ placed: [placed] }));
+    assert.equal(
+      (await dkms(roots, ['status', 'hello', '-k', K47])).stdout,
+      `hello/1.0, ${K47}, ${ARCH}: built\n`,
+    );
+    const r = await dkms(roots, ['install', 'hello/1.0', '-k', K47]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /was interrupted; undoing it first/);
+    assert.ok(
+      !existsSync(join(roots.tree, 'hello/original_module')),
+      'our own half-installed file is not an original',
+    );
+    assert.ok(!existsSync(join(built, '.install-journal')));
+    assertTree(roots).installed('hello', '1.0', K47);
+  });
+
   it('rejects bad usage with upstream exit codes', async () => {
     assert.equal((await dkms(roots, ['build'])).code, 1);
     assert.equal((await dkms(roots, ['status', '--nope'])).code, 2);
