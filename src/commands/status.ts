@@ -9,8 +9,7 @@ import {
   type StatusEntry,
   type StatusFilter,
 } from '../tree/status.js';
-import { describeEntry, statusDocument, type StatusJsonEntry } from '../tree/statusJson.js';
-import { VERSION } from '../cli/help.js';
+import type { StatusJsonEntry } from '../tree/statusJson.js';
 import type { DkmsContext } from '../engine/context.js';
 import type { Command } from './types.js';
 
@@ -47,6 +46,8 @@ export const status: Command = async (ctx, args) => {
   const kernels = args.kernels.length > 0 ? args.kernels : [undefined];
   const output: string[] = [];
   const jsonEntries: StatusJsonEntry[] = [];
+  // The JSON writer loads only when asked for: plain status is on a hot path.
+  const json = args.json ? await import('../tree/statusJson.js') : undefined;
   for (const [i, kernel] of kernels.entries()) {
     const filter: StatusFilter = {
       module: args.module,
@@ -56,16 +57,19 @@ export const status: Command = async (ctx, args) => {
     };
     const { entries, confOf } = await computeStatusWithConfs(ctx, filter);
     for (const entry of entries) {
-      if (args.json) {
-        jsonEntries.push(describeEntry(ctx.tree, ctx.paths.installTree, entry, confOf.get(entry)));
+      if (json) {
+        jsonEntries.push(
+          json.describeEntry(ctx.tree, ctx.paths.installTree, entry, confOf.get(entry)),
+        );
         continue;
       }
       output.push(formatStatusLine(entry));
       if (entry.state === 'broken') ctx.reporter.error(brokenMessage(entry));
     }
   }
-  if (args.json) {
-    const document = statusDocument(ctx.paths, jsonEntries, `dkms-ts ${VERSION}`);
+  if (json) {
+    const { VERSION } = await import('../cli/help.js');
+    const document = json.statusDocument(ctx.paths, jsonEntries, `dkms-ts ${VERSION}`);
     return { exitCode: 0, output: [JSON.stringify(document, null, 2)] };
   }
   return { exitCode: 0, output };

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
-import { availableParallelism } from 'node:os';
-import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseDeclareOutput } from './declareParser.js';
 
 /**
@@ -32,32 +34,33 @@ export interface BashEvalResult {
 export const CLEAN_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 // The bash side: reads NUL-separated requests on stdin, writes NUL-separated records to fd 3.
+// What the files print on stderr passes through, between `\0\1B<id>\0` / `\0\1F<file>\0` markers.
 // Requests go through stdin, not argv: a bash holding thousands of arguments forks slowly.
 const DRIVER = [
   'exec 3>&1 1>/dev/null 4<&0 0</dev/null',
   'shopt -s extglob',
-  '__dkms_err=$(mktemp) || exit 90',
-  'trap \'rm -f "$__dkms_err"\' EXIT',
-  "__dkms_list() { local -n __dkms_into=$1; local __n __x; __dkms_into=(); IFS= read -r -d '' __n <&4; for ((; __n > 0; __n--)); do IFS= read -r -d '' __x <&4; __dkms_into+=(\"$__x\"); done; }",
-  "while IFS= read -r -d '' __dkms_id <&4; do",
+  "mapfile -d '' -u 4 __dkms_in; exec 4<&-; __dkms_at=0",
+  '__dkms_list() { local -n __dkms_into=$1; local __n=${__dkms_in[__dkms_at++]}; __dkms_into=("${__dkms_in[@]:__dkms_at:__n}"); ((__dkms_at += __n)); }',
+  'while ((__dkms_at < ${#__dkms_in[@]})); do',
+  '  __dkms_id=${__dkms_in[__dkms_at++]}',
   '  __dkms_list __dkms_vars; __dkms_list __dkms_white; __dkms_list __dkms_files',
   '  printf \'B\\0%s\\0\' "$__dkms_id" >&3',
+  '  printf \'\\0\\1B%s\\0\' "$__dkms_id" >&2',
   '  (',
-  '    exec 4<&-',
   '    for __dkms_a in "${__dkms_vars[@]}"; do printf -v "${__dkms_a%%=*}" \'%s\' "${__dkms_a#*=}"; done',
   '    unset -v __dkms_a __dkms_vars __dkms_id',
   '    unset -f __dkms_list',
   '    for __dkms_f in "${__dkms_files[@]}"; do',
   '      __dkms_mode=${__dkms_f%%:*} __dkms_f=${__dkms_f#*:}',
   '      [[ -e $__dkms_f ]] || continue',
+  '      printf \'\\0\\1F%s\\0\' "$__dkms_f" >&2',
   '      if [[ $__dkms_mode == c ]]; then',
   '        __dkms_c=$(<"$__dkms_f")',
   '        [[ $__dkms_f == */* ]] && builtin cd -- "${__dkms_f%/*}"',
-  '        eval "${__dkms_c//$\'\\r\'/}" 2>"$__dkms_err"',
+  '        eval "${__dkms_c//$\'\\r\'/}"',
   '      else',
-  '        . "$__dkms_f" 2>"$__dkms_err"',
+  '        . "$__dkms_f"',
   '      fi',
-  '      if [[ -s $__dkms_err ]]; then printf \'E\\0%s\\0%s\\0\' "$__dkms_f" "$(<"$__dkms_err")" >&3; fi',
   '    done',
   '    __dkms_names=()',
   '    for __dkms_v in "${__dkms_white[@]}"; do',
@@ -93,7 +96,7 @@ function hasCarriageReturn(file: string): boolean {
 }
 
 /** Parses the driver's NUL-separated stream into one result per request. */
-export function parseDriverOutput(output: string, count: number): BashEvalResult[] {
+export function parseDriverOutput(output: string, count: number, stderr = ''): BashEvalResult[] {
   const tokens = output.split('\0');
   const results: BashEvalResult[] = [];
   let current: BashEvalResult | undefined;
@@ -111,15 +114,6 @@ export function parseDriverOutput(output: string, count: number): BashEvalResult
         for (const [index, value] of array) array.set(index, value.replace(/\r+$/, ''));
         current.values.set(name, array);
       }
-    } else if (tag === 'E' && current) {
-      const file = tokens[i++] ?? '';
-      const text = tokens[i++] ?? '';
-      current.stderr += text.endsWith('\n') ? text : `${text}\n`;
-      const syntax = text
-        .split('\n')
-        .find((line) => /syntax error|unexpected (EOF|end of file)/.test(line));
-      if (syntax && !current.failure)
-        current.failure = `${file}: ${syntax.replace(/^.*?line (\d+)/, 'line $1')}`;
     } else if (tag === 'Z') {
       finished = true;
     } else if (tag === 'X' && current) {
@@ -132,22 +126,55 @@ export function parseDriverOutput(output: string, count: number): BashEvalResult
   while (results.length < count) {
     results.push({ values: new Map(), stderr: '', failure: 'bash did not evaluate the file' });
   }
+  attributeStderr(results, stderr);
   return results;
 }
 
+/** Hands each request the stderr its files wrote, and turns a syntax error into a failure. */
+function attributeStderr(results: BashEvalResult[], stderr: string): void {
+  let request = -1;
+  let file = '';
+  for (const token of stderr.split('\0')) {
+    if (token.startsWith('\x01B')) {
+      request++;
+      file = '';
+    } else if (token.startsWith('\x01F')) {
+      file = token.slice(2);
+    } else if (token.trim() && results[request]) {
+      const result = results[request] as BashEvalResult;
+      result.stderr += token.endsWith('\n') ? token : `${token}\n`;
+      const syntax = token
+        .split('\n')
+        .find((line) => /syntax error|unexpected (EOF|end of file)/.test(line));
+      if (syntax && !result.failure) {
+        result.failure = `${file}: ${syntax.replace(/^.*?line (\d+)/, 'line $1')}`;
+      }
+    }
+  }
+}
+
 function runDriver(requests: readonly BashEvalRequest[]): Promise<BashEvalResult[]> {
-  return new Promise<string>((resolve, reject) => {
+  return new Promise<[string, string]>((resolve, reject) => {
+    // bash reads a pipe one byte at a time but buffers a regular file, so the requests go
+    // through an unlinked temporary file.
+    const path = join(tmpdir(), `dkms-conf.${process.pid}.${randomBytes(6).toString('hex')}`);
+    writeFileSync(path, driverInput(requests), { mode: 0o600 });
+    const input = openSync(path, 'r');
+    unlinkSync(path);
     const child = spawn('bash', ['--noprofile', '--norc', '-c', DRIVER, 'dkms-conf'], {
       env: { PATH: CLEAN_PATH },
-      stdio: ['pipe', 'pipe', 'ignore'],
+      stdio: [input, 'pipe', 'pipe'],
     });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(driverInput(requests));
+    closeSync(input);
     const chunks: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const errors: Buffer[] = [];
+    child.stdout?.on('data', (chunk: Buffer) => chunks.push(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => errors.push(chunk));
     child.on('error', reject);
-    child.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
-  }).then((output) => parseDriverOutput(output, requests.length));
+    child.on('close', () =>
+      resolve([Buffer.concat(chunks).toString('utf8'), Buffer.concat(errors).toString('utf8')]),
+    );
+  }).then(([output, stderr]) => parseDriverOutput(output, requests.length, stderr));
 }
 
 /**

@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { bashEvaluate, scalar } from '../conf/bashEval.js';
 import { defaultParallelJobs, defaultPaths, type DkmsPaths } from './paths.js';
@@ -51,7 +51,8 @@ export async function readFrameworkConf(
   confDir: string,
   kernelver?: string,
 ): Promise<FrameworkConf> {
-  const files = frameworkFiles(confDir);
+  const files = frameworkFiles(confDir).filter((file) => existsSync(file));
+  if (files.length === 0) return {};
   const [result] = await bashEvaluate([
     {
       files,
