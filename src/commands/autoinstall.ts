@@ -1,17 +1,75 @@
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { DkmsError } from '../core/errors.js';
+import { MemoryReporter, type Reporter } from '../core/host.js';
 import {
+  formatJobError,
   gatherCandidates,
-  runPlanSequentially,
+  runAutoinstallJob,
   summarize,
   type AutoinstallReport,
+  type JobResult,
 } from '../engine/autoinstall.js';
-import { planAutoinstall } from '../engine/autoinstallPlan.js';
+import { planAutoinstall, type AutoinstallPlan } from '../engine/autoinstallPlan.js';
 import type { DkmsContext } from '../engine/context.js';
+import { BuildQueue } from '../daemon/queue/buildQueue.js';
+import { enqueuePlan } from '../daemon/queue/enqueuePlan.js';
+import { countSourceUnits } from '../daemon/queue/sourceUnits.js';
 import { headersPackageHint, headersPresent, kernelSourceDir } from '../kernel/kernel.js';
 import { depmodAll, kernelArches, requireRootForSystemTree } from './common.js';
 import type { Command } from './types.js';
+
+function replay(captured: MemoryReporter, to: Reporter): void {
+  for (const line of captured.lines) to[line.level](line.text);
+}
+
+/**
+ * Runs a plan on dkmsd's build queue: independent modules build side by side (the -j budget
+ * is shared), BUILD_DEPENDS wait for their dependencies. Each job's output is held back and
+ * printed in plan order, so the output reads as it did when jobs ran one after another.
+ */
+export async function runPlanInParallel(
+  ctx: DkmsContext,
+  plan: AutoinstallPlan,
+  kernel: string,
+  arch: string,
+): Promise<JobResult[]> {
+  const captured = new Map<string, MemoryReporter>();
+  const queue = new BuildQueue({
+    concurrency: Math.max(1, Math.min(ctx.parallelJobs, availableParallelism())),
+    cpus: ctx.parallelJobs,
+    run: (request, makeJobs, signal) => {
+      const reporter = new MemoryReporter();
+      captured.set(request.module, reporter);
+      const jobCtx: DkmsContext = { ...ctx, reporter, parallelJobs: makeJobs, signal };
+      const ref = { module: request.module, version: request.version };
+      return runAutoinstallJob(jobCtx, ref, kernel, arch);
+    },
+  });
+  const pending = enqueuePlan(queue, plan.jobs, {
+    kernel,
+    arch,
+    priority: 0,
+    signal: ctx.signal ?? new AbortController().signal,
+    units: (job) => countSourceUnits(ctx.tree.sourceLink(job)),
+  });
+  const results: JobResult[] = [];
+  for (const [i, job] of plan.jobs.entries()) {
+    const result = await pending[i];
+    if (!result) continue;
+    const output = captured.get(job.module);
+    if (output) {
+      ctx.reporter.info(
+        `Autoinstall of module ${job.module}/${job.version} for kernel ${kernel} (${arch})`,
+      );
+      replay(output, ctx.reporter);
+      if (result.status === 'failed') ctx.reporter.error(formatJobError(result.error));
+    }
+    results.push(result);
+  }
+  return results;
+}
 
 /** Autoinstall for one kernel: plan, build+install, one depmod. */
 export async function autoinstallKernel(
@@ -38,7 +96,7 @@ export async function autoinstallKernel(
       );
     }
   }
-  const results = await runPlanSequentially(ctx, plan, kernel, arch);
+  const results = await runPlanInParallel(ctx, plan, kernel, arch);
   for (const invalid of plan.invalid) ctx.reporter.error(`Error! ${invalid.reason}`);
   if (results.some((r) => r.status === 'installed')) {
     const failures = await depmodAll(ctx, [kernel]);

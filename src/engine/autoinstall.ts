@@ -7,7 +7,6 @@ import {
   type AutoinstallPlan,
 } from './autoinstallPlan.js';
 import type { DkmsContext } from './context.js';
-import { installModule } from './install.js';
 import { withModuleLock } from './lock.js';
 
 export interface KernelCandidates {
@@ -101,6 +100,8 @@ export async function runAutoinstallJob(
   arch: string,
 ): Promise<JobResult> {
   try {
+    // Loaded on first use: dkmsd plans without loading the build engine (execa & co.).
+    const { installModule } = await import('./install.js');
     const outcome = await withModuleLock(
       ctx.paths.dkmsTree,
       ref.module,
@@ -127,42 +128,6 @@ export interface AutoinstallReport {
   plan: AutoinstallPlan;
   results: JobResult[];
   broken: ModuleVersionRef[];
-}
-
-/** Runs a plan one job at a time, in order (the daemon runs the same plan in parallel). */
-export async function runPlanSequentially(
-  ctx: DkmsContext,
-  plan: AutoinstallPlan,
-  kernel: string,
-  arch: string,
-): Promise<JobResult[]> {
-  const results: JobResult[] = [];
-  const failed = new Set<string>();
-  for (const job of plan.jobs) {
-    const blocked = job.after.filter((dep) => failed.has(dep));
-    if (blocked.length > 0) {
-      failed.add(job.module);
-      results.push({
-        ref: job,
-        status: 'failed',
-        error: new DkmsError(
-          'BUILD_DEPENDS_MISSING',
-          `${job.module}/${job.version} autoinstall failed due to missing dependencies: ${blocked.join(' ')}.`,
-        ),
-      });
-      continue;
-    }
-    ctx.reporter.info(
-      `Autoinstall of module ${job.module}/${job.version} for kernel ${kernel} (${arch})`,
-    );
-    const result = await runAutoinstallJob(ctx, job, kernel, arch);
-    if (result.status === 'failed') {
-      failed.add(job.module);
-      ctx.reporter.error(formatJobError(result.error));
-    }
-    results.push(result);
-  }
-  return results;
 }
 
 export function formatJobError(error: DkmsError): string {

@@ -1,0 +1,158 @@
+#!/bin/bash
+# Benchmark: rebuilding 8 real DKMS packages for a new kernel (6.1.0-50-amd64), dkmsd against
+# upstream's `dkms autoinstall` (Debian's dkms 3.0.10), in the same run. A mix of sizes from the
+# shared corpus: jool (two modules, the biggest here), apfs, falcosecurity-scap, v4l2loopback,
+# ddcci, dm-writeboost, tp-smapi, bbswitch.
+#
+#   bash bench/daemon-rebuild.sh [--record]
+#
+# Each side gets its own sandbox with the 8 packages added. Upstream: wall and CPU time of
+# `dkms autoinstall -k 6.1.0-50-amd64`. dkmsd: already running and idle; the kernel's `build`
+# link is created and `dkmsd notify kernel-added --wait` is timed until it answers (the kernel
+# finished, depmod done); CPU time is the daemon's and its children's, from /proc. The initramfs
+# and udev commands are off on both sides. BENCH_RUNS runs (default 1). Fetches the packages
+# with scripts/fetch-upstream.sh. A benchmark: nothing fails on a time, but both sides must
+# install the same modules.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(dirname "$here")
+runs=${BENCH_RUNS:-1}
+kernel=6.1.0-50-amd64
+packages=(jool-dkms apfs-dkms falcosecurity-scap-dkms v4l2loopback-dkms ddcci-dkms dm-writeboost-dkms tp-smapi-dkms bbswitch-dkms)
+record=
+for arg in "$@"; do
+    case $arg in
+        --record) record=1 ;;
+        *)
+            echo "usage: $0 [--record]" >&2
+            exit 2
+            ;;
+    esac
+done
+[[ $runs =~ ^[1-9][0-9]*$ ]] || {
+    echo "daemon-rebuild.sh: BENCH_RUNS must be a positive number" >&2
+    exit 2
+}
+[[ -f $repo/dist/src/daemon/cli.js ]] || {
+    echo "daemon-rebuild.sh: build first (npm run build)" >&2
+    exit 1
+}
+[[ -f /usr/src/linux-headers-$kernel/Makefile ]] || {
+    echo "daemon-rebuild.sh: needs linux-headers-$kernel" >&2
+    exit 1
+}
+
+fetched=$(bash "$repo/scripts/fetch-upstream.sh" --quiet dkms "${packages[@]}")
+upstream=$(awk -F'\t' '$1 == "dkms" { print $2 }' <<<"$fetched")
+mapfile -t sources < <(awk -F'\t' '$1 != "dkms" { print $2 }' <<<"$fetched")
+work=$(mktemp -d "${TMPDIR:-/tmp}/dkms-bench-rebuild.XXXXXX")
+daemon=
+trap '[[ -n $daemon ]] && kill "$daemon" 2>/dev/null; rm -rf "$work"' EXIT
+ncpu=$(nproc)
+
+# sandbox DIR DKMS...: trees and the packages added with the dkms command DKMS..., no kernel yet.
+sandbox() {
+    local dir=$1 source
+    shift
+    rm -rf "$dir"
+    mkdir -p "$dir/src" "$dir/tree" "$dir/lib/modules" "$dir/etc/dkms"
+    for source in "${sources[@]}"; do
+        "$@" add "$source" --dkmstree "$dir/tree" --sourcetree "$dir/src" --installtree "$dir/lib/modules" >/dev/null 2>&1 || {
+            echo "daemon-rebuild.sh: $* add $source failed" >&2
+            exit 1
+        }
+    done
+}
+add_kernel() {
+    mkdir -p "$1/lib/modules/$kernel"
+    ln -s "/usr/src/linux-headers-$kernel" "$1/lib/modules/$kernel/build"
+}
+installed() { find "$1/lib/modules/$kernel" -name '*.ko*' -not -path '*/build/*' -printf '%f\n' | sort | tr '\n' ' '; }
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+# CPU seconds (self + reaped children) of a pid, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+
+upstream_run() {
+    local dir=$work/upstream
+    sandbox "$dir" bash "$upstream"
+    add_kernel "$dir"
+    local args=(autoinstall -k "$kernel" --dkmstree "$dir/tree" --sourcetree "$dir/src" --installtree "$dir/lib/modules")
+    local timing=$work/upstream.time
+    if [[ -e /etc/dkms ]]; then
+        mkdir -p "$work/empty"
+        # shellcheck disable=SC2016 # expanded by the inner bash
+        /usr/bin/time -f '%e %U %S' -o "$timing" unshare --mount --propagation private \
+            bash -c 'mount --bind "$1" /etc/dkms && shift && exec bash "$@"' upstream-dkms "$work/empty" "$upstream" "${args[@]}" >"$work/upstream.out" 2>&1 || true
+    else
+        /usr/bin/time -f '%e %U %S' -o "$timing" bash "$upstream" "${args[@]}" >"$work/upstream.out" 2>&1 || true
+    fi
+    read -r u_wall u_user u_sys <"$timing"
+    u_installed=$(installed "$dir")
+}
+
+ours_run() {
+    local dir=$work/ours log=$work/daemon.log start end before after
+    sandbox "$dir" "$repo/bin/dkms"
+    printf '%s\n' "dkms_tree = $dir/tree" "source_tree = $dir/src" "install_tree = $dir/lib/modules" \
+        "conf_dir = $dir/etc/dkms" "socket = $work/dkmsd.sock" "initramfs_command =" "udev_command =" \
+        >"$work/dkmsd.conf"
+    "$repo/bin/dkmsd" run --config "$work/dkmsd.conf" >"$log" 2>&1 &
+    daemon=$!
+    until grep -q '"msg":"catch-up finished"' "$log"; do sleep 0.05; done
+    before=$(cpu_ticks "$daemon")
+    start=$(now_ms)
+    add_kernel "$dir"
+    "$repo/bin/dkmsd" notify kernel-added "$kernel" --wait --timeout 3600 --socket "$work/dkmsd.sock" >"$work/ours.out" 2>&1 || true
+    end=$(now_ms)
+    after=$(cpu_ticks "$daemon")
+    kill "$daemon"
+    wait "$daemon" 2>/dev/null || true
+    daemon=
+    o_wall=$(awk -v ms=$((end - start)) 'BEGIN { printf "%.1f", ms / 1000 }')
+    o_cpu=$(awk -v t=$((after - before)) -v hz="$hz" 'BEGIN { printf "%.1f", t / hz }')
+    o_installed=$(installed "$dir")
+}
+
+load=$(cut -d' ' -f1 /proc/loadavg)
+echo "rebuild for $kernel: ${#packages[@]} packages, $ncpu CPUs, $runs run(s), load $load"
+rows=()
+for ((i = 0; i < runs; i++)); do
+    upstream_run
+    ours_run
+    u_cpu=$(awk -v u="$u_user" -v s="$u_sys" 'BEGIN { printf "%.1f", u + s }')
+    u_use=$(awk -v c="$u_cpu" -v w="$u_wall" -v n="$ncpu" 'BEGIN { printf "%.0f", 100 * c / w }')
+    o_use=$(awk -v c="$o_cpu" -v w="$o_wall" 'BEGIN { printf "%.0f", 100 * c / w }')
+    ratio=$(awk -v o="$o_wall" -v u="$u_wall" 'BEGIN { printf "%.2f", o / u }')
+    echo "  upstream dkms autoinstall: ${u_wall} s wall, ${u_cpu} s CPU (${u_use}% of $((ncpu * 100))%)"
+    echo "  dkmsd:                     ${o_wall} s wall, ${o_cpu} s CPU (${o_use}% of $((ncpu * 100))%); dkmsd/upstream ${ratio}"
+    if [[ $u_installed != "$o_installed" ]]; then
+        echo "daemon-rebuild.sh: the two sides installed different modules:" >&2
+        echo "  upstream: $u_installed" >&2
+        echo "  dkmsd:    $o_installed" >&2
+        exit 1
+    fi
+    echo "  both installed: $o_installed"
+    rows+=("| $(date -u +%Y-%m-%d) | $ncpu x $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), node $(node --version), load $load | ${u_wall} s, CPU ${u_use}% | ${o_wall} s, CPU ${o_use}% | ${ratio} |")
+done
+echo "summary: rebuild of ${#packages[@]} packages: upstream ${u_wall} s (CPU ${u_use}%), dkmsd ${o_wall} s (CPU ${o_use}%), dkmsd/upstream ${ratio}"
+
+[[ $record ]] || exit 0
+# shellcheck disable=SC2016 # backquotes are markdown
+header='| date | machine | upstream `dkms autoinstall` | dkmsd | dkmsd/upstream |'
+for row in "${rows[@]}"; do
+    bash "$here/lib/record-section.sh" "$repo/docs/benchmarks.md" "dkmsd: rebuild for a new kernel" "$header" "$row" <<INTRO
+${#packages[@]} real packages from the shared corpus, added to two sandboxes and rebuilt for
+$kernel: ${packages[*]}. Debian's dkms 3.0.10 \`dkms autoinstall\` (one module after the
+other, each with make -j$ncpu) against dkmsd noticing the kernel (\`dkmsd notify kernel-added
+--wait\` timed until the kernel is finished, depmod included). CPU is user+system time of the
+process and its children over wall time, out of $((ncpu * 100))%. Initramfs and udev off on both
+sides; both must install the same modules. Other work on the machine moves the figures a lot
+(compare rows with their load). Goal: dkmsd at most 0.7x upstream's wall time, CPU close to all
+cores.
+
+Command: \`npm run build && bash bench/daemon-rebuild.sh --record\`
+INTRO
+done
+echo "recorded in docs/benchmarks.md"

@@ -1,0 +1,147 @@
+import { parse } from 'ini';
+import { z } from 'zod';
+import { parallelJobs, resolvePaths, type FrameworkConf } from '../../config/framework.js';
+import type { DkmsPaths } from '../../config/paths.js';
+
+export const DEFAULT_CONFIG_FILE = '/etc/dkms/dkmsd.conf';
+export const DEFAULT_SOCKET = '/run/dkms/dkmsd.sock';
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** An external command dkmsd runs when a kernel is finished. */
+export type CommandSetting =
+  /** Not set: dkmsd picks the system's tool. */
+  | { kind: 'auto' }
+  /** Set to nothing: never run. */
+  | { kind: 'disabled' }
+  /** A shell command line; the kernel release is appended as its last argument. */
+  | { kind: 'shell'; command: string };
+
+const integer = (min: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'expected a whole number')
+    .transform(Number)
+    .refine((n) => n >= min, `must be at least ${min}`);
+const flag = z
+  .enum(['yes', 'no', 'true', 'false', '1', '0'])
+  .transform((v) => v === 'yes' || v === 'true' || v === '1');
+const path = z
+  .string()
+  .min(1, 'must not be empty')
+  .refine((p) => p.startsWith('/'), 'must be an absolute path');
+
+/** The keys of dkmsd.conf (top level, no sections); every one is optional. */
+export const configFileSchema = z
+  .object({
+    dkms_tree: path,
+    source_tree: path,
+    install_tree: path,
+    /** Where framework.conf and per-module overrides are. @default '/etc/dkms' */
+    conf_dir: path,
+    /** @default '/run/dkms/dkmsd.sock' (env DKMSD_SOCKET) */
+    socket: path,
+    /** Builds at once. @default the `make -j` budget (CPUs) */
+    concurrency: integer(1),
+    /** `make -j` slots shared by all builds. @default framework.conf parallel_jobs, else CPUs */
+    make_jobs: integer(1),
+    /** Quiet time after a file system event before kernels are looked at. @default 1000 */
+    debounce_ms: integer(0),
+    initramfs_command: z.string(),
+    udev_command: z.string(),
+    /** @default 'info' */
+    log_level: z.enum(LOG_LEVELS),
+    /** Boot catch-up and rescan plan every kernel with headers, not only the running one. @default yes */
+    autoinstall_all_kernels: flag,
+    /** Remembered build failures. @default '<dkms_tree>/.dkmsd-failures.json' */
+    state_file: path,
+  })
+  .partial()
+  .strict();
+
+export type ConfigFile = z.infer<typeof configFileSchema>;
+
+export interface DaemonConfig {
+  file: string | undefined;
+  paths: DkmsPaths;
+  framework: FrameworkConf;
+  socket: string;
+  concurrency: number;
+  makeJobs: number;
+  debounceMs: number;
+  initramfsCommand: CommandSetting;
+  udevCommand: CommandSetting;
+  logLevel: LogLevel;
+  allKernels: boolean;
+  stateFile: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** dkmsd.conf text to its keys; unknown keys and bad values are errors naming the file. */
+export function parseConfigFile(text: string, file: string): ConfigFile {
+  const raw = parse(text) as Record<string, unknown>;
+  const values: Record<string, string> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (typeof value === 'object' && value !== null)
+      throw new ConfigError(
+        `${file}: [${key}]: dkmsd.conf has no sections; put every key at the top.`,
+      );
+    // ini turns `true`/`false` into booleans and a bare key into `true`
+    values[key] = typeof value === 'string' ? value : value === null ? '' : JSON.stringify(value);
+  }
+  const result = configFileSchema.safeParse(values);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      if (issue.code === 'unrecognized_keys') return `unknown key(s) ${issue.keys.join(', ')}`;
+      return `${issue.path.join('.')}: ${issue.message}`;
+    });
+    throw new ConfigError(`${file}: ${problems.join('; ')}`);
+  }
+  return result.data;
+}
+
+const commandSetting = (value: string | undefined): CommandSetting => {
+  if (value === undefined) return { kind: 'auto' };
+  return value.trim() === '' ? { kind: 'disabled' } : { kind: 'shell', command: value.trim() };
+};
+
+/**
+ * dkmsd.conf over framework.conf over the defaults. framework.conf says a kernel's modules
+ * go to every kernel only when `autoinstall_all_kernels` is set; the daemon's own default is yes.
+ */
+export function resolveDaemonConfig(
+  file: ConfigFile,
+  framework: FrameworkConf,
+  source: { file: string | undefined; confDir: string; env: NodeJS.ProcessEnv },
+): DaemonConfig {
+  const paths = resolvePaths(
+    framework,
+    {
+      dkmsTree: file.dkms_tree,
+      sourceTree: file.source_tree,
+      installTree: file.install_tree,
+      confDir: source.confDir,
+    },
+    source.env,
+  );
+  const makeJobs = file.make_jobs ?? parallelJobs(framework);
+  const frameworkAll = framework.autoinstall_all_kernels;
+  return {
+    file: source.file,
+    paths,
+    framework,
+    socket: file.socket ?? (source.env['DKMSD_SOCKET'] || DEFAULT_SOCKET),
+    concurrency: file.concurrency ?? makeJobs,
+    makeJobs,
+    debounceMs: file.debounce_ms ?? 1000,
+    initramfsCommand: commandSetting(file.initramfs_command),
+    udevCommand:
+      file.udev_command === undefined ? { kind: 'auto' } : commandSetting(file.udev_command),
+    logLevel: file.log_level ?? 'info',
+    allKernels: file.autoinstall_all_kernels ?? (frameworkAll ? frameworkAll !== '' : true),
+    stateFile: file.state_file ?? `${paths.dkmsTree.replace(/\/+$/, '')}/.dkmsd-failures.json`,
+  };
+}

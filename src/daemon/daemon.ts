@@ -1,0 +1,293 @@
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import { DKMSD_VERSION as VERSION } from './version.js';
+import { createContext, defaultArch, type DkmsContext } from '../engine/context.js';
+import type { JobResult } from '../engine/autoinstall.js';
+import type { DaemonStatus, KernelOutcome } from '../protocol/messages.js';
+import type { ModuleVersionRef } from '../tree/stateTree.js';
+import type { DaemonConfig } from './config/daemonConfig.js';
+import { FailureMemory } from './failures/failureMemory.js';
+import type { FinishCommand } from './finish/finishCommands.js';
+import { createJobRunner } from './kernels/jobRunner.js';
+import { KernelScheduler } from './kernels/kernelScheduler.js';
+import { logReporter } from './logger.js';
+import { BuildQueue, type StartedBuild } from './queue/buildQueue.js';
+import { createRequestHandlers, type DaemonCore } from './requestHandlers.js';
+import { SocketServer } from './server/socketServer.js';
+import { buildStatus } from './statusSnapshot.js';
+import { statusLine } from './statusLine.js';
+import type { SdNotifier } from './systemd/sdNotify.js';
+import { KernelTracker } from './watch/kernelTracker.js';
+import { KernelWatcher } from './watch/kernelWatcher.js';
+
+/** How long SIGTERM waits for aborted builds to clean up before exiting anyway. */
+const STOP_GRACE_MS = 20_000;
+
+export interface DaemonEnvironment {
+  runningKernel: string;
+  /** Socket passed by systemd. */
+  listenFd: number | undefined;
+  initramfs: FinishCommand | undefined;
+  udev: FinishCommand | undefined;
+}
+
+/**
+ * dkmsd: wires the watcher, the scheduler and its build queue, the socket server and the
+ * systemd notifier; start() brings them up in order, stop() takes them down.
+ */
+export class Daemon implements DaemonCore {
+  readonly scheduler: KernelScheduler;
+  readonly kernels: KernelTracker;
+  private readonly abort = new AbortController();
+  private readonly ctx: DkmsContext;
+  private readonly arch = defaultArch();
+  private readonly failures: FailureMemory;
+  private readonly queue: BuildQueue;
+  private readonly server: SocketServer;
+  private readonly watcher: KernelWatcher;
+  private readonly startedAt = new Date();
+  private phase: 'starting' | 'catching-up' | 'running' | 'stopping' = 'starting';
+  private catchUpDone: Promise<void> = Promise.resolve();
+  private stopped: Promise<void> | undefined;
+
+  constructor(
+    private readonly config: DaemonConfig,
+    private readonly logger: Logger,
+    private readonly notifier: SdNotifier,
+    private readonly env: DaemonEnvironment,
+  ) {
+    this.ctx = {
+      ...createContext({
+        paths: config.paths,
+        framework: config.framework,
+        parallelJobs: config.makeJobs,
+        reporter: logReporter(logger),
+      }),
+      signal: this.abort.signal,
+    };
+    this.kernels = new KernelTracker({
+      installTree: config.paths.installTree,
+      sourceTree: config.paths.sourceTree,
+      runningKernel: env.runningKernel,
+      allKernels: config.allKernels,
+      distro: this.ctx.distro,
+    });
+    this.failures = new FailureMemory(config.stateFile, (message) => logger.warn(message));
+    this.queue = new BuildQueue({
+      concurrency: config.concurrency,
+      cpus: config.makeJobs,
+      run: createJobRunner(this.ctx, logger),
+      onStart: (build) => this.onBuildStart(build),
+      onFinish: (build, result) => this.onBuildFinish(build, result),
+    });
+    this.scheduler = new KernelScheduler({
+      ctx: this.ctx,
+      queue: this.queue,
+      failures: this.failures,
+      logger,
+      arch: this.arch,
+      runningKernel: env.runningKernel,
+      initramfs: env.initramfs,
+      udev: env.udev,
+      signal: this.abort.signal,
+    });
+    this.server = new SocketServer({
+      path: config.socket,
+      listenFd: env.listenFd,
+      handlers: createRequestHandlers(this, logger),
+      logger,
+    });
+    this.watcher = new KernelWatcher({
+      installTree: config.paths.installTree,
+      sourceTree: config.paths.sourceTree,
+      debounceMs: config.debounceMs,
+      logger,
+    });
+  }
+
+  async start(): Promise<void> {
+    const { config, logger } = this;
+    this.failures.load();
+    this.scheduler.on('kernel-finished', (outcome) => this.onKernelFinished(outcome));
+    await this.server.start();
+    this.watcher.on('settled', () => void this.reconcile());
+    await this.watcher.start();
+    this.watcher.watchKernelDirs(this.kernels.refresh().waitingForHeaders);
+    logger.info(
+      {
+        version: VERSION,
+        config: config.file,
+        dkmsTree: config.paths.dkmsTree,
+        sourceTree: config.paths.sourceTree,
+        installTree: config.paths.installTree,
+        concurrency: config.concurrency,
+        makeJobs: config.makeJobs,
+        runningKernel: this.env.runningKernel,
+        initramfs: this.env.initramfs?.display ?? null,
+        udev: this.env.udev?.display ?? null,
+        kernels: [...this.kernels.all().keys()],
+      },
+      'dkmsd started',
+    );
+    this.phase = 'catching-up';
+    this.notifier.ready('Catching up: checking every kernel');
+    this.catchUpDone = this.catchUp().catch((error: unknown) =>
+      logger.error({ err: error }, 'catch-up failed'),
+    );
+  }
+
+  /** Stops accepting, aborts builds (their process groups are killed), waits for cleanup. */
+  stop(reason: string): Promise<void> {
+    this.stopped ??= this.shutdown(reason);
+    return this.stopped;
+  }
+
+  private async shutdown(reason: string): Promise<void> {
+    this.logger.info({ reason }, 'stopping');
+    this.phase = 'stopping';
+    const notified = this.notifier.stopping('Stopping: cancelling builds');
+    this.server.stopAccepting();
+    await this.watcher.stop();
+    this.abort.abort();
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_GRACE_MS)));
+    await Promise.race([
+      Promise.all([this.queue.settled(), this.scheduler.settled(), this.catchUpDone]),
+      grace,
+    ]);
+    clearTimeout(timer);
+    this.server.closeAll();
+    await notified;
+    this.logger.info('stopped');
+  }
+
+  // --- DaemonCore: what the socket requests use -------------------------------------------
+
+  isAdded(ref: ModuleVersionRef): boolean {
+    return this.ctx.tree.isAdded(ref);
+  }
+
+  /** Looks at the install tree: kernels gone are cleaned up, kernels with new headers built. */
+  reconcile(): Promise<void> {
+    if (this.phase === 'stopping') return Promise.resolve();
+    const changes = this.kernels.refresh();
+    this.watcher.watchKernelDirs(changes.waitingForHeaders);
+    for (const kernel of changes.removed) {
+      this.logger.info({ kernel }, 'kernel directory removed');
+      this.scheduler
+        .remove(kernel)
+        .catch((error: unknown) =>
+          this.logger.error({ err: error, kernel }, 'kernel removal failed'),
+        );
+    }
+    const fresh = changes.buildable;
+    if (fresh.length > 0) {
+      this.logger.info({ kernels: fresh.map((probe) => probe.kernel) }, 'kernel headers appeared');
+      this.scheduler
+        .request(fresh)
+        .catch((error: unknown) => this.logger.error({ err: error }, 'kernel run failed'));
+    }
+    if (changes.waitingForHeaders.length > 0)
+      this.logger.debug({ kernels: changes.waitingForHeaders }, 'kernels without headers');
+    return Promise.resolve();
+  }
+
+  status(): DaemonStatus {
+    return buildStatus({
+      version: VERSION,
+      state:
+        this.phase === 'running'
+          ? this.queue.busy || this.scheduler.busy
+            ? 'busy'
+            : 'idle'
+          : this.phase,
+      startedAt: this.startedAt,
+      socket: this.config.socket,
+      runningKernel: this.env.runningKernel,
+      queue: this.queue.snapshot(),
+      probes: this.kernels.all(),
+      kernels: this.scheduler.kernels(),
+      failures: this.failures.list(),
+    });
+  }
+
+  // --- what happens, logged and told to systemd -------------------------------------------
+
+  private async catchUp(): Promise<void> {
+    const started = performance.now();
+    const kernels = this.kernels.catchUp();
+    if (!this.kernels.runningHasHeaders())
+      this.logger.info(
+        { kernel: this.env.runningKernel },
+        'the running kernel has no headers in the install tree; nothing to build for it',
+      );
+    const outcomes = await this.scheduler.request(kernels);
+    if (this.phase === 'catching-up') this.phase = 'running';
+    this.logger.info(
+      {
+        kernels: outcomes.map((outcome) => outcome.kernel),
+        installed: outcomes.reduce((n, outcome) => n + outcome.installed.length, 0),
+        failed: outcomes.reduce((n, outcome) => n + outcome.failed.length, 0),
+        durationMs: Math.round(performance.now() - started),
+        sinceProcessStartMs: Math.round(performance.now()),
+      },
+      'catch-up finished',
+    );
+    this.updateStatus();
+  }
+
+  private onBuildStart(build: StartedBuild): void {
+    const { module, version, kernel, arch } = build.request;
+    this.logger.info({ module, version, kernel, arch, makeJobs: build.makeJobs }, 'build started');
+    this.updateStatus();
+  }
+
+  private onBuildFinish(build: StartedBuild, result: JobResult): void {
+    const { module, version, kernel, arch } = build.request;
+    const durationMs = Date.now() - build.startedAt.getTime();
+    const failure =
+      result.status === 'failed'
+        ? { code: result.error.code, message: result.error.message, logPath: result.error.logPath }
+        : {};
+    this.logger.info(
+      { module, version, kernel, arch, status: result.status, durationMs, ...failure },
+      'build finished',
+    );
+    this.updateStatus();
+  }
+
+  private onKernelFinished(outcome: KernelOutcome): void {
+    const names = (refs: readonly ModuleVersionRef[]): string[] =>
+      refs.map((ref) => `${ref.module}/${ref.version}`);
+    this.logger.info(
+      {
+        kernel: outcome.kernel,
+        result: outcome.result,
+        installed: names(outcome.installed),
+        skipped: names(outcome.skipped),
+        failed: outcome.failed.map((f) => ({
+          module: `${f.module}/${f.version}`,
+          code: f.code,
+          logPath: f.logPath,
+          remembered: f.remembered,
+        })),
+        depmod: outcome.depmod.status,
+        initramfs: outcome.initramfs.status,
+        udev: outcome.udev.status,
+        error: outcome.error,
+      },
+      'kernel finished',
+    );
+    this.updateStatus();
+  }
+
+  private updateStatus(): void {
+    if (this.phase === 'stopping') return;
+    const { running, waiting } = this.queue.snapshot();
+    const line =
+      this.phase === 'catching-up' && running.length === 0
+        ? 'Catching up: checking every kernel'
+        : statusLine(running, waiting.length, this.failures.list().length);
+    this.notifier.status(line);
+  }
+}

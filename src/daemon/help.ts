@@ -1,0 +1,56 @@
+export const DAEMON_USAGE = `Usage: dkmsd COMMAND [options]
+  dkmsd run [--config FILE]
+  dkmsd notify kernel-added KERNEL [--wait] [--timeout S] [--retry-failed] [--socket PATH]
+  dkmsd notify kernel-removed KERNEL [--socket PATH]
+  dkmsd notify module-added MODULE VERSION [--wait] [--timeout S] [--socket PATH]
+  dkmsd notify rescan [--wait] [--timeout S] [--retry-failed] [--socket PATH]
+  dkmsd status [--json] [--socket PATH]
+  dkmsd help [COMMAND]
+
+dkmsd builds and installs DKMS modules for kernels as they appear. The socket is
+/run/dkms/dkmsd.sock unless DKMSD_SOCKET or --socket says otherwise.
+Exit status of notify and status: 0 done, 1 the daemon reported failures,
+2 usage error, 3 no daemon reachable (run dkms yourself).`;
+
+const TOPICS: Record<string, string> = {
+  run: `Usage: dkmsd run [--config FILE]
+Runs the daemon in the foreground (systemd: Type=notify, socket activation through
+LISTEN_FDS). Logs are JSON lines on stdout.
+
+On start it builds what is missing for the running kernel and every kernel with headers
+(autoinstall_all_kernels), then watches the install tree and the source tree: a kernel whose
+<install_tree>/KERNEL/build/Makefile appears gets its AUTOINSTALL modules built, in parallel,
+followed by depmod, the initramfs command and udev; a kernel directory that disappears has its
+modules removed from the dkms tree. SIGTERM cancels builds and exits.
+
+  --config FILE   dkmsd.conf (default /etc/dkms/dkmsd.conf when it exists). Keys:
+                  dkms_tree source_tree install_tree conf_dir socket concurrency make_jobs
+                  debounce_ms initramfs_command udev_command log_level
+                  autoinstall_all_kernels state_file; see docs/daemon.md.`,
+  notify: `Usage: dkmsd notify EVENT ARGS [options]
+Tells a running dkmsd about an event. Events:
+  kernel-added KERNEL        build every AUTOINSTALL module for KERNEL
+  kernel-removed KERNEL      remove every module built for KERNEL (what kernel_prerm does)
+  module-added MODULE VERSION  build an added module for every kernel with headers
+  rescan                     plan every kernel again (after module packages changed)
+Options:
+  --wait          answer only when the kernels are finished, with per-module results
+  --timeout S     give up waiting after S seconds (default 1800 with --wait, else 60)
+  --retry-failed  build modules again that failed before with the same source and kernel
+  --socket PATH   the daemon's socket (default $DKMSD_SOCKET, else /run/dkms/dkmsd.sock)
+Exit status: 0 accepted/finished well, 1 failures reported (printed with their make.log),
+2 usage error, 3 no daemon reachable (the caller should run dkms itself).`,
+  status: `Usage: dkmsd status [--json] [--socket PATH]
+Shows what dkmsd is doing: running and waiting builds, each kernel's last result, builds that
+failed and are not retried. --json prints the daemon's reply as it is.
+Exit status: 0, or 3 when no daemon is reachable.`,
+};
+TOPICS['kernel-added'] = TOPICS['notify'] ?? '';
+TOPICS['kernel-removed'] = TOPICS['notify'] ?? '';
+TOPICS['module-added'] = TOPICS['notify'] ?? '';
+TOPICS['rescan'] = TOPICS['notify'] ?? '';
+
+export function daemonHelp(topic: string | undefined): string {
+  const key = topic?.split(' ')[0];
+  return (key && TOPICS[key]) || DAEMON_USAGE;
+}

@@ -1,0 +1,49 @@
+import { runningKernel } from '../engine/kernels.js';
+import type { DaemonConfig } from './config/daemonConfig.js';
+import { resolveInitramfs, resolveUdev, which } from './finish/finishCommands.js';
+import { Daemon } from './daemon.js';
+import { createLogger } from './logger.js';
+import { takeListenFd } from './systemd/listenFds.js';
+import { SdNotifier } from './systemd/sdNotify.js';
+
+/**
+ * `dkmsd run`: starts the daemon and resolves with the exit status once it has stopped
+ * (SIGTERM/SIGINT: 0; a failure to start: 1).
+ */
+export async function runDaemon(config: DaemonConfig): Promise<number> {
+  const logger = createLogger(config.logLevel);
+  const notifier = new SdNotifier(logger);
+  const daemon = new Daemon(config, logger, notifier, {
+    runningKernel: runningKernel(),
+    listenFd: takeListenFd(),
+    initramfs: resolveInitramfs(
+      config.initramfsCommand,
+      (name) => which(name),
+      config.paths.bootDir,
+    ),
+    udev: resolveUdev(config.udevCommand, (name) => which(name)),
+  });
+  let stopRequested: (signal: string) => void = () => undefined;
+  const stopSignal = new Promise<string>((resolve) => (stopRequested = resolve));
+  process.once('SIGTERM', () => stopRequested('SIGTERM'));
+  process.once('SIGINT', () => stopRequested('SIGINT'));
+  process.on('SIGPIPE', () => undefined);
+  // A bug, not a bad request (those never throw out of the server): log it as JSON and let
+  // systemd restart the service.
+  process.on('uncaughtException', (error) => {
+    logger.fatal({ err: error }, 'uncaught exception');
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (reason) =>
+    logger.error({ err: reason }, 'unhandled promise rejection'),
+  );
+  try {
+    await daemon.start();
+  } catch (error) {
+    logger.fatal({ err: error }, 'dkmsd could not start');
+    await daemon.stop('start failed');
+    return 1;
+  }
+  await daemon.stop(await stopSignal);
+  return 0;
+}
