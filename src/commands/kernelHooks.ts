@@ -1,4 +1,5 @@
-import { readdirSync, rmdirSync } from 'node:fs';
+import { readdirSync, rmSync, rmdirSync } from 'node:fs';
+import { failedLogPath } from '../engine/buildPlan.js';
 import { join } from 'node:path';
 import { loadConfs } from '../conf/loadConf.js';
 import { DkmsError } from '../core/errors.js';
@@ -76,6 +77,10 @@ export async function unbuildForKernel(
     }
   }
   if (changed) await depmodAll(ctx, [kernel]);
+  // Logs of failed builds for this kernel go with it.
+  for (const ref of ctx.tree.moduleVersions()) {
+    rmSync(failedLogPath(ctx.tree.versionDir(ref), kernel, arch), { force: true });
+  }
   const libTree = join(ctx.paths.installTree, kernel);
   for (const entry of (() => {
     try {

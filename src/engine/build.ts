@@ -109,7 +109,8 @@ function failBuild(plan: BuildPlan, error: DkmsError): never {
     if (existsSync(plan.logFile)) {
       mkdirSync(dirname(plan.failedLogFile), { recursive: true });
       renameSync(plan.logFile, plan.failedLogFile);
-      logPath = plan.failedLogFile;
+      copyFileSync(plan.failedLogFile, plan.keptFailedLogFile);
+      logPath = plan.keptFailedLogFile;
     }
   } catch {
     logPath = undefined;
@@ -327,6 +328,7 @@ export async function buildModule(
   }
   rmSync(plan.finalDir, { recursive: true, force: true });
   renameSync(plan.stagingDir, plan.finalDir);
+  rmSync(plan.keptFailedLogFile, { force: true });
   rmSync(plan.workDir, { recursive: true, force: true });
   ctx.reporter.info(`Built ${ref.module}/${ref.version} for ${ref.kernel} (${ref.arch}).`);
   return { status: 'built', conf };

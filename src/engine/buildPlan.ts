@@ -15,6 +15,8 @@ export interface BuildPlan {
   /** make.log while the build runs, and where a failed build leaves it (upstream's place). */
   logFile: string;
   failedLogFile: string;
+  /** A copy of a failed build's log that the next build of another kernel does not delete. */
+  keptFailedLogFile: string;
   patches: { name: string; file: string }[];
   preBuild: string;
   postBuild: string;
@@ -55,6 +57,7 @@ export function planBuild(input: BuildPlanInput): BuildPlan {
     finalDir: join(versionDir, ref.kernel, ref.arch),
     logFile: join(stagingDir, 'log', 'make.log'),
     failedLogFile: join(workDir, 'make.log'),
+    keptFailedLogFile: failedLogPath(versionDir, ref.kernel, ref.arch),
     patches: conf.patches.map((name) => ({ name, file: join(workDir, 'patches', name) })),
     preBuild: conf.preBuild,
     postBuild: conf.postBuild,
@@ -68,5 +71,9 @@ export function planBuild(input: BuildPlanInput): BuildPlan {
     kernelConfig: input.kernelConfig,
   };
 }
+
+/** `<tree>/<m>/<v>/.failed-<kver>-<arch>.make.log`: a dot-file, invisible to dkms's globs. */
+export const failedLogPath = (versionDir: string, kernel: string, arch: string): string =>
+  join(versionDir, `.failed-${kernel}-${arch}.make.log`);
 
 export const configLogName = (kernelConfig: string): string => basename(kernelConfig);

@@ -14,6 +14,7 @@ import { installedModuleFile } from '../tree/status.js';
 import type { BuildRef, ModuleVersionRef } from '../tree/stateTree.js';
 import type { DkmsContext } from './context.js';
 import { runBuildScript } from './scripts.js';
+import { failedLogPath } from './buildPlan.js';
 import { recoverInterruptedInstall } from './installJournal.js';
 
 function removeEmptyParents(from: string, stopAt: string): void {
@@ -130,6 +131,7 @@ export async function unbuildOne(
 ): Promise<boolean> {
   let uninstalled = false;
   if (options.uninstall) uninstalled = await uninstallOne(ctx, ref);
+  rmSync(failedLogPath(ctx.tree.versionDir(ref), ref.kernel, ref.arch), { force: true });
   if (!ctx.tree.isBuilt(ref)) {
     ctx.reporter.info(
       `Module ${ref.module}/${ref.version} is not built for kernel ${ref.kernel} (${ref.arch}). Skipping...`,

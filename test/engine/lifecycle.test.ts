@@ -138,13 +138,18 @@ describe('engine lifecycle with real kernel headers', { skip }, () => {
     const r = await dkms(roots, ['build', 'broken/1.0', '-k', K47]);
     assert.equal(r.code, 10);
     const log = join(roots.tree, 'broken/1.0/build/make.log');
-    assert.match(r.stderr, new RegExp(`Consult ${log.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    const kept = join(roots.tree, `broken/1.0/.failed-${K47}-${ARCH}.make.log`);
+    const escape = (path: string): string => path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    assert.match(r.stderr, new RegExp(`Consult ${escape(kept)}`));
     assert.match(readFileSync(log, 'utf8'), /error: /);
+    assert.equal(readFileSync(kept, 'utf8'), readFileSync(log, 'utf8'));
     assert.ok(
       !existsSync(join(roots.tree, 'broken/1.0', K47)),
       'no kernel directory for a failed build',
     );
     assert.equal((await dkms(roots, ['status', 'broken'])).stdout, 'broken/1.0: added\n');
+    assert.equal((await dkms(roots, ['build', 'broken/1.0', '-k', K50])).code, 10);
+    assert.ok(existsSync(kept), 'a later build for another kernel keeps the first log');
   });
 
   it('rejects malformed dkms.conf files with exit 8 and a clear message', async () => {
