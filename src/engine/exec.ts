@@ -1,5 +1,4 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { execa } from 'execa';
 import { CLEAN_PATH } from '../conf/bashEval.js';
 
 export interface RunResult {
@@ -28,6 +27,11 @@ export function buildEnv(
   return { ...process.env, PATH: process.env['PATH'] || CLEAN_PATH, ...extra };
 }
 
+// execa is a large module graph: load it on the first child process, so commands that run
+// none (status, a no-op autoinstall) do not pay for it.
+let execaModule: Promise<typeof import('execa')> | undefined;
+const loadExeca = (): Promise<typeof import('execa')> => (execaModule ??= import('execa'));
+
 const tailOf = (text: string, lines = 20): string =>
   text.split('\n').slice(-lines).join('\n').trim();
 
@@ -37,6 +41,7 @@ const tailOf = (text: string, lines = 20): string =>
  * make's children do not outlive it.
  */
 export async function runShell(command: string, options: RunOptions): Promise<RunResult> {
+  const { execa } = await loadExeca();
   const fd = options.logFile ? openSync(options.logFile, 'a') : undefined;
   let recent = '';
   const child = execa('bash', ['-c', command], {
@@ -111,6 +116,7 @@ export async function runTool(
   args: readonly string[],
   options: { cwd?: string; input?: string; env?: Record<string, string | undefined> } = {},
 ): Promise<CapturedResult> {
+  const { execa } = await loadExeca();
   const result = await execa(file, args, {
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     ...(options.input === undefined ? {} : { input: options.input }),
