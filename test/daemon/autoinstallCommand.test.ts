@@ -47,7 +47,7 @@ describe(
       }
       assert.match(
         result.stderr,
-        /Error! Bad return status for module build on kernel: 6\.1\.0-47-amd64[\s\S]*Consult \S*broken\/1\.0\/build\/make\.log/,
+        /Error! Bad return status for module build on kernel: 6\.1\.0-47-amd64[\s\S]*Consult \S*broken\/1\.0\/\.failed-6\.1\.0-47-amd64-x86_64\.make\.log/,
       );
       assert.match(
         out,
