@@ -17,25 +17,13 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-repo=$(dirname "$here")
 idle=${IDLE_SECONDS:-10}
 warmup=${IDLE_WARMUP:-20}
 modules=30
 kernel=6.1.0-47-amd64
-record=
-for arg in "$@"; do
-    case $arg in
-        --record) record=1 ;;
-        *)
-            echo "usage: $0 [--record]" >&2
-            exit 2
-            ;;
-    esac
-done
-[[ -f $repo/dist/src/daemon/cli.js ]] || {
-    echo "daemon-idle.sh: build first (npm run build)" >&2
-    exit 1
-}
+# shellcheck source=lib/common.sh
+. "$here/lib/common.sh"
+bench_init daemon-idle.sh dist/src/daemon/cli.js "$@"
 [[ -f /usr/src/linux-headers-$kernel/Makefile ]] || {
     echo "daemon-idle.sh: needs linux-headers-$kernel" >&2
     exit 1

@@ -12,27 +12,10 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-repo=$(dirname "$here")
-runs=${BENCH_RUNS:-5}
 kernel=6.1.0-50-amd64
-record=
-for arg in "$@"; do
-    case $arg in
-        --record) record=1 ;;
-        *)
-            echo "usage: $0 [--record]" >&2
-            exit 2
-            ;;
-    esac
-done
-[[ $runs =~ ^[1-9][0-9]*$ ]] || {
-    echo "daemon-latency.sh: BENCH_RUNS must be a positive number" >&2
-    exit 2
-}
-[[ -f $repo/dist/src/daemon/cli.js ]] || {
-    echo "daemon-latency.sh: build first (npm run build)" >&2
-    exit 1
-}
+# shellcheck source=lib/common.sh
+. "$here/lib/common.sh"
+bench_init daemon-latency.sh dist/src/daemon/cli.js "$@"
 [[ -f /usr/src/linux-headers-$kernel/Makefile ]] || {
     echo "daemon-latency.sh: needs linux-headers-$kernel" >&2
     exit 1

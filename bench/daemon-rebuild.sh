@@ -16,28 +16,12 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-repo=$(dirname "$here")
-runs=${BENCH_RUNS:-1}
+default_runs=1
 kernel=6.1.0-50-amd64
 packages=(jool-dkms apfs-dkms falcosecurity-scap-dkms v4l2loopback-dkms ddcci-dkms dm-writeboost-dkms tp-smapi-dkms bbswitch-dkms)
-record=
-for arg in "$@"; do
-    case $arg in
-        --record) record=1 ;;
-        *)
-            echo "usage: $0 [--record]" >&2
-            exit 2
-            ;;
-    esac
-done
-[[ $runs =~ ^[1-9][0-9]*$ ]] || {
-    echo "daemon-rebuild.sh: BENCH_RUNS must be a positive number" >&2
-    exit 2
-}
-[[ -f $repo/dist/src/daemon/cli.js ]] || {
-    echo "daemon-rebuild.sh: build first (npm run build)" >&2
-    exit 1
-}
+# shellcheck source=lib/common.sh
+. "$here/lib/common.sh"
+bench_init daemon-rebuild.sh dist/src/daemon/cli.js "$@"
 [[ -f /usr/src/linux-headers-$kernel/Makefile ]] || {
     echo "daemon-rebuild.sh: needs linux-headers-$kernel" >&2
     exit 1

@@ -12,28 +12,11 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-repo=$(dirname "$here")
-runs=${BENCH_RUNS:-5}
 modules=30
 kernels=(6.1.0-47-amd64 6.1.0-50-amd64)
-record=
-for arg in "$@"; do
-    case $arg in
-        --record) record=1 ;;
-        *)
-            echo "usage: $0 [--record]" >&2
-            exit 2
-            ;;
-    esac
-done
-[[ $runs =~ ^[1-9][0-9]*$ ]] || {
-    echo "status.sh: BENCH_RUNS must be a positive number" >&2
-    exit 2
-}
-[[ -f $repo/dist/src/cli/dkms.js ]] || {
-    echo "status.sh: build first (npm run build)" >&2
-    exit 1
-}
+# shellcheck source=lib/common.sh
+. "$here/lib/common.sh"
+bench_init status.sh dist/src/cli/dkms.js "$@"
 
 upstream=$(bash "$repo/scripts/fetch-upstream.sh" --quiet dkms | cut -f2)
 work=$(mktemp -d "${TMPDIR:-/tmp}/dkms-bench-status.XXXXXX")

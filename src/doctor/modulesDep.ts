@@ -1,5 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { basename, join, relative } from 'node:path';
+import { moduleFiles } from '../kernel/moduleTree.js';
+import { readFileSync } from 'node:fs';
+import { basename, relative } from 'node:path';
 
 /** The name the kernel knows a module by: file name without .ko[.*], `-` as `_`. */
 export const moduleNameOf = (path: string): string =>
@@ -47,22 +48,9 @@ export function readTextOrUndefined(path: string): string | undefined {
 /** Every module file in a kernel's tree by module name (paths relative to the tree; links not followed). */
 export function modulesByName(libTree: string): Map<string, string[]> {
   const byName = new Map<string, string[]>();
-  const walk = (dir: string): void => {
-    let entries;
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.isFile() && /\.ko(\.gz|\.xz|\.zst)?$/.test(entry.name)) {
-        const name = moduleNameOf(entry.name);
-        byName.set(name, [...(byName.get(name) ?? []), relative(libTree, path)]);
-      }
-    }
-  };
-  walk(libTree);
+  for (const path of moduleFiles(libTree)) {
+    const name = moduleNameOf(path.split('/').pop() ?? path);
+    byName.set(name, [...(byName.get(name) ?? []), relative(libTree, path)]);
+  }
   return byName;
 }

@@ -2,7 +2,6 @@ import {
   copyFileSync,
   existsSync,
   mkdirSync,
-  readdirSync,
   renameSync,
   rmSync,
   symlinkSync,
@@ -14,6 +13,7 @@ import { loadConfOrThrow } from '../conf/loadConf.js';
 import type { DkmsConf } from '../conf/dkmsConf.js';
 import { DkmsError } from '../core/errors.js';
 import { findModuleFile, sameFile } from '../tree/status.js';
+import { moduleFileName, moduleFiles } from '../kernel/moduleTree.js';
 import type { BuildRef } from '../tree/stateTree.js';
 import { buildModule } from './build.js';
 import type { DkmsContext } from './context.js';
@@ -79,27 +79,8 @@ const isInside = (parent: string, child: string): boolean => {
 };
 
 /** Every `<name>.ko[.xz|.zst|.gz]` under a kernel's module tree, not following links. */
-function findSameNamed(libTree: string, name: string): string[] {
-  const found: string[] = [];
-  const pattern = new RegExp(
-    `^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.ko(\\.xz|\\.zst|\\.gz)?$`,
-  );
-  const walk = (dir: string): void => {
-    let entries;
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.isFile() && pattern.test(entry.name)) found.push(path);
-    }
-  };
-  walk(libTree);
-  return found.sort();
-}
+const findSameNamed = (libTree: string, name: string): string[] =>
+  moduleFiles(libTree).filter((file) => moduleFileName(file) === name);
 
 /**
  * Moves a pre-existing module of the same name out of the way (dkms's original_module), with

@@ -1,0 +1,30 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034,SC2154  # sets repo/runs/record for the caller; reads its $here
+# Shared start of every benchmark in bench/: sourced, not run.
+# bench_init NAME BUILT_FILE "$@": parses --record, checks BENCH_RUNS (default: $default_runs,
+# else 5) and that the project is built; sets repo, runs and record. The caller sets `here`
+# (its own directory) first.
+bench_init() {
+    local name=$1 built=$2 arg
+    shift 2
+    repo=$(dirname "$here")
+    runs=${BENCH_RUNS:-${default_runs:-5}}
+    record=
+    for arg in "$@"; do
+        case $arg in
+            --record) record=1 ;;
+            *)
+                echo "usage: $0 [--record]" >&2
+                exit 2
+                ;;
+        esac
+    done
+    [[ $runs =~ ^[1-9][0-9]*$ ]] || {
+        echo "$name: BENCH_RUNS must be a positive number" >&2
+        exit 2
+    }
+    [[ -f $repo/$built ]] || {
+        echo "$name: build first (npm run build)" >&2
+        exit 1
+    }
+}
