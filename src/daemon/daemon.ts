@@ -17,6 +17,7 @@ import { SocketServer } from './server/socketServer.js';
 import { buildStatus } from './statusSnapshot.js';
 import { statusLine } from './statusLine.js';
 import type { SdNotifier } from './systemd/sdNotify.js';
+import { kernelLooksGone } from './watch/kernelProbe.js';
 import { KernelTracker } from './watch/kernelTracker.js';
 import { KernelWatcher } from './watch/kernelWatcher.js';
 
@@ -112,7 +113,8 @@ export class Daemon implements DaemonCore {
     await this.server.start();
     this.watcher.on('settled', () => void this.reconcile());
     await this.watcher.start();
-    this.watcher.watchKernelDirs(this.kernels.refresh().waitingForHeaders);
+    this.kernels.refresh();
+    this.watcher.watchKernelDirs([...this.kernels.all().keys()]);
     logger.info(
       {
         version: VERSION,
@@ -171,9 +173,18 @@ export class Daemon implements DaemonCore {
   reconcile(): Promise<void> {
     if (this.phase === 'stopping') return Promise.resolve();
     const changes = this.kernels.refresh();
-    this.watcher.watchKernelDirs(changes.waitingForHeaders);
-    for (const kernel of changes.removed) {
-      this.logger.info({ kernel }, 'kernel directory removed');
+    this.watcher.watchKernelDirs([...this.kernels.all().keys()]);
+    // Headers purged from a kernel that is otherwise gone too (no image, no in-tree modules):
+    // the kernel was removed, even though dkms's own files keep its directory alive.
+    const leftovers = changes.headersLost.filter((kernel) =>
+      kernelLooksGone(this.ctx.paths.installTree, this.ctx.paths.bootDir, kernel),
+    );
+    for (const kernel of leftovers) {
+      this.logger.info({ kernel }, 'kernel headers removed and no kernel image left');
+    }
+    for (const kernel of [...changes.removed, ...leftovers]) {
+      if (changes.removed.includes(kernel))
+        this.logger.info({ kernel }, 'kernel directory removed');
       this.scheduler
         .remove(kernel)
         .catch((error: unknown) =>

@@ -1,5 +1,14 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, openSync, closeSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,12 +19,14 @@ function lockDir(): string {
   const candidates = [
     process.env['DKMS_LOCKDIR'],
     '/run/lock/dkms-ts',
-    join(tmpdir(), 'dkms-ts-locks'),
+    join(tmpdir(), `dkms-ts-locks-${process.getuid?.() ?? 'user'}`),
   ];
   for (const dir of candidates) {
     if (!dir) continue;
     try {
       mkdirSync(dir, { recursive: true, mode: 0o755 });
+      // a directory root made earlier exists for everyone, but only root can write to it
+      accessSync(dir, constants.W_OK);
       return dir;
     } catch {
       // try the next place

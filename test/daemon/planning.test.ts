@@ -136,6 +136,17 @@ describe('diffKernels: what the watcher acts on', () => {
     );
     assert.deepEqual(changes.removed, ['6.1.0-99-amd64']);
     assert.deepEqual(changes.waitingForHeaders, ['6.2.0-1-amd64']);
+    assert.deepEqual(changes.headersLost, []);
+  });
+
+  it('reports kernels whose headers went away while their directory stayed', () => {
+    const before = new Map([
+      ['6.1.0-53-amd64', probe('6.1.0-53-amd64', '/s/linux-headers-6.1.0-53-amd64')],
+    ]);
+    const after = new Map([['6.1.0-53-amd64', probe('6.1.0-53-amd64')]]);
+    const changes = diffKernels(before, after);
+    assert.deepEqual(changes.headersLost, ['6.1.0-53-amd64']);
+    assert.deepEqual(changes.removed, []);
   });
 });
 

@@ -57,6 +57,22 @@ export interface KernelChanges {
   removed: string[];
   /** Present without headers: worth watching for a `build` link to appear. */
   waitingForHeaders: string[];
+  /** Still present, but the headers they had are gone. */
+  headersLost: string[];
+}
+
+/**
+ * Whether a kernel directory is only what is left after its packages went: no image, no
+ * in-tree modules (dpkg leaves `/lib/modules/<kver>` behind while dkms's files are in it).
+ */
+export function kernelLooksGone(installTree: string, bootDir: string, kernel: string): boolean {
+  const dir = join(installTree, kernel);
+  return ![
+    join(dir, 'modules.builtin'),
+    join(dir, 'kernel'),
+    join(dir, 'vmlinuz'),
+    join(bootDir, `vmlinuz-${kernel}`),
+  ].some((path) => existsSync(path));
 }
 
 /** What changed between two looks at the install tree. Pure. */
@@ -64,10 +80,17 @@ export function diffKernels(
   before: ReadonlyMap<string, KernelProbe>,
   after: ReadonlyMap<string, KernelProbe>,
 ): KernelChanges {
-  const changes: KernelChanges = { buildable: [], removed: [], waitingForHeaders: [] };
+  const changes: KernelChanges = {
+    buildable: [],
+    removed: [],
+    waitingForHeaders: [],
+    headersLost: [],
+  };
   for (const [kernel, probe] of after) {
-    if (probe.headers === undefined) changes.waitingForHeaders.push(kernel);
-    else if (before.get(kernel)?.headers !== probe.headers) changes.buildable.push(probe);
+    if (probe.headers === undefined) {
+      changes.waitingForHeaders.push(kernel);
+      if (before.get(kernel)?.headers !== undefined) changes.headersLost.push(kernel);
+    } else if (before.get(kernel)?.headers !== probe.headers) changes.buildable.push(probe);
   }
   for (const kernel of before.keys()) if (!after.has(kernel)) changes.removed.push(kernel);
   return changes;

@@ -19,12 +19,18 @@ export interface KernelWatcherOptions {
 /**
  * Watches the top level of the install tree and the source tree (two inotify watches; a
  * recursive watch of header trees would cost tens of thousands) and says when things settle.
- * Kernel directories still waiting for headers are watched too, to see `build` appear.
+ * Each kernel directory is watched too (one watch each, top level only), to see its `build`
+ * link appear or go.
  */
 export class KernelWatcher extends EventEmitter<KernelWatcherEvents> {
   private watcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private readonly extra = new Set<string>();
+  /**
+   * One watcher per kernel directory. They are closed, never unwatched:
+   * chokidar ignores an unwatched path for good, so the main watcher would then miss that
+   * kernel directory's removal.
+   */
+  private readonly extra = new Map<string, FSWatcher>();
 
   constructor(private readonly options: KernelWatcherOptions) {
     super();
@@ -49,20 +55,27 @@ export class KernelWatcher extends EventEmitter<KernelWatcherEvents> {
     await new Promise<void>((resolve) => watcher.once('ready', resolve));
   }
 
-  /** Watch exactly these kernel directories (those without headers) besides the roots. */
+  /** Watch exactly these kernel directories besides the roots. */
   watchKernelDirs(kernels: readonly string[]): void {
     const wanted = new Set(kernels.map((kernel) => join(this.options.installTree, kernel)));
-    for (const dir of this.extra) {
+    for (const [dir, watcher] of this.extra) {
       if (!wanted.has(dir)) {
-        this.watcher?.unwatch(dir);
         this.extra.delete(dir);
+        watcher.close().catch((error: unknown) => {
+          this.options.logger.warn({ err: error, dir }, 'closing a kernel directory watch failed');
+        });
       }
     }
+    if (!this.watcher) return;
     for (const dir of wanted) {
-      if (!this.extra.has(dir)) {
-        this.watcher?.add(dir);
-        this.extra.add(dir);
-      }
+      if (this.extra.has(dir)) continue;
+      const watcher = watch(dir, { depth: 0, followSymlinks: false, ignoreInitial: true });
+      watcher.on('all', (event, path) => {
+        this.options.logger.debug({ event, path }, 'file system event');
+        this.poke();
+      });
+      watcher.on('error', (error) => this.options.logger.warn({ err: error }, 'watcher error'));
+      this.extra.set(dir, watcher);
     }
   }
 
@@ -78,7 +91,8 @@ export class KernelWatcher extends EventEmitter<KernelWatcherEvents> {
   async stop(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    await this.watcher?.close();
+    await Promise.all([this.watcher?.close(), ...[...this.extra.values()].map((w) => w.close())]);
+    this.extra.clear();
     this.watcher = undefined;
   }
 }
