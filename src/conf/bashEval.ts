@@ -1,8 +1,6 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { parseDeclareOutput } from './declareParser.js';
 
 /**
@@ -33,58 +31,65 @@ export interface BashEvalResult {
 /** PATH given to the configuration scripts; nothing else of dkms's environment leaks in. */
 export const CLEAN_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-// The bash side: reads NUL-separated requests on stdin, writes NUL-separated records to fd 3.
-// What the files print on stderr passes through, between `\0\1B<id>\0` / `\0\1F<file>\0` markers.
-// Requests go through stdin, not argv: a bash holding thousands of arguments forks slowly.
-const DRIVER = [
-  'exec 3>&1 1>/dev/null 4<&0 0</dev/null',
+// The bash side: a prelude defining __dkms_run, then a few lines per request (generated
+// below): markers, and a subshell that sets the variables dkms exposes and sources the files.
+// Records go to fd 3, NUL-separated; what the files print on stderr passes through between
+// `\0\1B<id>\0` / `\0\1F<file>\0` markers. The whole script is one `bash -c` string, parsed by
+// bash in C: reading requests at run time with `read`/arrays cost about a millisecond each.
+const PRELUDE = [
+  'exec 3>&1 1>/dev/null </dev/null',
   'shopt -s extglob',
-  "mapfile -d '' -u 4 __dkms_in; exec 4<&-; __dkms_at=0",
-  '__dkms_list() { local -n __dkms_into=$1; local __n=${__dkms_in[__dkms_at++]}; __dkms_into=("${__dkms_in[@]:__dkms_at:__n}"); ((__dkms_at += __n)); }',
-  'while ((__dkms_at < ${#__dkms_in[@]})); do',
-  '  __dkms_id=${__dkms_in[__dkms_at++]}',
-  '  __dkms_list __dkms_vars; __dkms_list __dkms_white; __dkms_list __dkms_files',
-  '  printf \'B\\0%s\\0\' "$__dkms_id" >&3',
-  '  printf \'\\0\\1B%s\\0\' "$__dkms_id" >&2',
-  '  (',
-  '    for __dkms_a in "${__dkms_vars[@]}"; do printf -v "${__dkms_a%%=*}" \'%s\' "${__dkms_a#*=}"; done',
-  '    unset -v __dkms_a __dkms_vars __dkms_id',
-  '    unset -f __dkms_list',
-  '    for __dkms_f in "${__dkms_files[@]}"; do',
-  '      __dkms_mode=${__dkms_f%%:*} __dkms_f=${__dkms_f#*:}',
-  '      [[ -e $__dkms_f ]] || continue',
-  '      printf \'\\0\\1F%s\\0\' "$__dkms_f" >&2',
-  '      if [[ $__dkms_mode == c ]]; then',
-  '        __dkms_c=$(<"$__dkms_f")',
-  '        [[ $__dkms_f == */* ]] && builtin cd -- "${__dkms_f%/*}"',
-  '        eval "${__dkms_c//$\'\\r\'/}"',
-  '      else',
-  '        . "$__dkms_f"',
-  '      fi',
-  '    done',
-  '    __dkms_names=()',
-  '    for __dkms_v in "${__dkms_white[@]}"; do',
-  '      if [[ $__dkms_v == *\'*\' ]]; then eval "__dkms_names+=(\\${!${__dkms_v%\'*\'}@})"; else __dkms_names+=("$__dkms_v"); fi',
-  '    done',
-  "    printf 'D\\0' >&3",
-  '    declare -p "${__dkms_names[@]}" 2>/dev/null >&3',
-  "    printf '\\0' >&3",
-  "    printf 'Z\\0' >&3",
-  '  )',
-  '  printf \'X\\0%s\\0\' "$?" >&3',
-  'done',
+  '__dkms_run() {',
+  '  local __dkms_f __dkms_mode __dkms_c __dkms_v',
+  '  for __dkms_f in "$@"; do',
+  '    __dkms_mode=${__dkms_f%%:*} __dkms_f=${__dkms_f#*:}',
+  '    [[ -e $__dkms_f ]] || continue',
+  '    printf \'\\0\\1F%s\\0\' "$__dkms_f" >&2',
+  '    if [[ $__dkms_mode == c ]]; then',
+  '      __dkms_c=$(<"$__dkms_f")',
+  '      [[ $__dkms_f == */* ]] && builtin cd -- "${__dkms_f%/*}"',
+  '      eval "${__dkms_c//$\'\\r\'/}"',
+  '    else',
+  '      . "$__dkms_f"',
+  '    fi',
+  '  done',
+  '  __dkms_names=()',
+  '  for __dkms_v in "${__dkms_white[@]}"; do',
+  '    if [[ $__dkms_v == *\'*\' ]]; then eval "__dkms_names+=(\\${!${__dkms_v%\'*\'}@})"; else __dkms_names+=("$__dkms_v"); fi',
+  '  done',
+  "  printf 'D\\0' >&3",
+  '  declare -p "${__dkms_names[@]}" 2>/dev/null >&3',
+  "  printf '\\0' >&3",
+  "  printf 'Z\\0' >&3",
+  '}',
 ].join('\n');
 
-function driverInput(requests: readonly BashEvalRequest[]): string {
-  const fields: string[] = [];
+/** A bash single-quoted word. */
+const quote = (value: string): string => `'${value.replace(/\0/g, '').replace(/'/g, `'\\''`)}'`;
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** The bash script that evaluates these requests. */
+export function driverScript(requests: readonly BashEvalRequest[]): string {
+  const lines = [PRELUDE];
+  let white: string | undefined;
   requests.forEach((request, id) => {
-    const vars = Object.entries(request.variables).map(([k, v]) => `${k}=${v}`);
-    fields.push(String(id), String(vars.length), ...vars);
-    fields.push(String(request.whitelist.length), ...request.whitelist);
-    const files = request.files.map((file) => `${hasCarriageReturn(file) ? 'c' : 's'}:${file}`);
-    fields.push(String(files.length), ...files);
+    const whitelist = `__dkms_white=(${request.whitelist.map(quote).join(' ')})`;
+    if (whitelist !== white) lines.push(whitelist);
+    white = whitelist;
+    const assignments = Object.entries(request.variables)
+      .filter(([name]) => NAME.test(name))
+      .map(([name, value]) => `${name}=${quote(value)}`);
+    const files = request.files.map((file) =>
+      quote(`${hasCarriageReturn(file) ? 'c' : 's'}:${file}`),
+    );
+    lines.push(
+      `printf 'B\\0%s\\0' ${id} >&3; printf '\\0\\1B%s\\0' ${id} >&2`,
+      `( ${[...assignments, `__dkms_run ${files.join(' ')}`].join('; ')} )`,
+      `printf 'X\\0%s\\0' "$?" >&3`,
+    );
   });
-  return fields.map((field) => `${field.replace(/\0/g, '')}\0`).join('');
+  return lines.join('\n');
 }
 
 function hasCarriageReturn(file: string): boolean {
@@ -155,17 +160,14 @@ function attributeStderr(results: BashEvalResult[], stderr: string): void {
 
 function runDriver(requests: readonly BashEvalRequest[]): Promise<BashEvalResult[]> {
   return new Promise<[string, string]>((resolve, reject) => {
-    // bash reads a pipe one byte at a time but buffers a regular file, so the requests go
-    // through an unlinked temporary file.
-    const path = join(tmpdir(), `dkms-conf.${process.pid}.${randomBytes(6).toString('hex')}`);
-    writeFileSync(path, driverInput(requests), { mode: 0o600 });
-    const input = openSync(path, 'r');
-    unlinkSync(path);
-    const child = spawn('bash', ['--noprofile', '--norc', '-c', DRIVER, 'dkms-conf'], {
-      env: { PATH: CLEAN_PATH },
-      stdio: [input, 'pipe', 'pipe'],
-    });
-    closeSync(input);
+    const child = spawn(
+      'bash',
+      ['--noprofile', '--norc', '-c', driverScript(requests), 'dkms-conf'],
+      {
+        env: { PATH: CLEAN_PATH },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const chunks: Buffer[] = [];
     const errors: Buffer[] = [];
     child.stdout?.on('data', (chunk: Buffer) => chunks.push(chunk));
