@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FrameworkConf } from '../config/framework.js';
 import { DkmsError } from '../core/errors.js';
@@ -12,6 +12,7 @@ import { kernelConfigFor } from '../sign/signingInputs.js';
 import type { BuildRef } from '../tree/stateTree.js';
 import type { DkmsContext } from './context.js';
 import { runTool } from './exec.js';
+import { moduleFiles } from '../kernel/moduleTree.js';
 
 export interface BuiltModule {
   name: string;
@@ -62,36 +63,13 @@ export interface ModuleTreeCompression {
 /** Walks `<install_tree>/<kver>` without following links (build/ and source/ are links). */
 export function scanModuleTree(libTree: string): ModuleTreeCompression {
   const found: ModuleTreeCompression = { compressed: new Set(), plainKernelModule: false };
-  const walk = (dir: string, inKernel: boolean): void => {
-    let entries;
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      if (entry.isDirectory()) {
-        walk(join(dir, entry.name), inKernel);
-      } else if (entry.isFile()) {
-        const suffix = /\.ko(\.gz|\.xz|\.zst)?$/.exec(entry.name);
-        if (!suffix) continue;
-        if (suffix[1]) found.compressed.add(suffix[1] as Exclude<ModuleCompression, ''>);
-        else if (inKernel) found.plainKernelModule = true;
-      }
-    }
-  };
-  for (const entry of safeReaddir(libTree)) {
-    if (entry.isDirectory()) walk(join(libTree, entry.name), entry.name === 'kernel');
+  const kernelDir = `${join(libTree, 'kernel')}/`;
+  for (const file of moduleFiles(libTree)) {
+    const suffix = /\.ko(\.gz|\.xz|\.zst)?$/.exec(file)?.[1];
+    if (suffix) found.compressed.add(suffix as Exclude<ModuleCompression, ''>);
+    else if (file.startsWith(kernelDir)) found.plainKernelModule = true;
   }
   return found;
-}
-
-function safeReaddir(dir: string) {
-  try {
-    return readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return [];
-  }
 }
 
 /**
