@@ -1,5 +1,5 @@
 import { readdirSync, rmSync, rmdirSync } from 'node:fs';
-import { failedLogPath } from '../engine/buildPlan.js';
+import { failedLogPath } from '../tree/stateTree.js';
 import { join } from 'node:path';
 import { loadConfs } from '../conf/loadConf.js';
 import { DkmsError } from '../core/errors.js';

@@ -1,6 +1,6 @@
 import { basename, join } from 'node:path';
 import type { DkmsConf } from '../conf/dkmsConf.js';
-import type { BuildRef } from '../tree/stateTree.js';
+import { failedLogPath, type BuildRef } from '../tree/stateTree.js';
 
 /** Everything a build does, decided before anything runs. */
 export interface BuildPlan {
@@ -71,9 +71,5 @@ export function planBuild(input: BuildPlanInput): BuildPlan {
     kernelConfig: input.kernelConfig,
   };
 }
-
-/** `<tree>/<m>/<v>/.failed-<kver>-<arch>.make.log`: a dot-file, invisible to dkms's globs. */
-export const failedLogPath = (versionDir: string, kernel: string, arch: string): string =>
-  join(versionDir, `.failed-${kernel}-${arch}.make.log`);
 
 export const configLogName = (kernelConfig: string): string => basename(kernelConfig);

@@ -14,7 +14,7 @@ import { installedModuleFile } from '../tree/status.js';
 import type { BuildRef, ModuleVersionRef } from '../tree/stateTree.js';
 import type { DkmsContext } from './context.js';
 import { runBuildScript } from './scripts.js';
-import { failedLogPath } from './buildPlan.js';
+import { failedLogPath } from '../tree/stateTree.js';
 import { recoverInterruptedInstall } from './installJournal.js';
 
 function removeEmptyParents(from: string, stopAt: string): void {

@@ -19,6 +19,10 @@ export interface BuildRef extends ModuleVersionRef {
   arch: string;
 }
 
+/** `<tree>/<m>/<v>/.failed-<kver>-<arch>.make.log`: a dot-file, invisible to dkms's globs. */
+export const failedLogPath = (versionDir: string, kernel: string, arch: string): string =>
+  join(versionDir, `.failed-${kernel}-${arch}.make.log`);
+
 /** Byte-wise order, as bash globs sort in the C locale. */
 export const byteOrder = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 

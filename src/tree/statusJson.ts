@@ -1,8 +1,8 @@
-import { readFileSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { DkmsConf } from '../conf/dkmsConf.js';
 import type { DkmsPaths } from '../config/paths.js';
-import type { StateTree } from './stateTree.js';
+import { failedLogPath, type StateTree } from './stateTree.js';
 import {
   ANNOTATIONS,
   findModuleFile,
@@ -82,7 +82,10 @@ export function parseMakeLogHeader(text: string): { kernel: string; arch: string
   return match?.[1] && match[2] ? { kernel: match[1], arch: match[2] } : undefined;
 }
 
-/** A failed build's log, left at `<dkms_tree>/<m>/<v>/build/make.log`, with the kernel it was for. */
+/**
+ * A failed build's log, left at `<dkms_tree>/<m>/<v>/build/make.log` (and kept as
+ * `.failed-<kver>-<arch>.make.log`), with the kernel it was for.
+ */
 export function failedBuild(
   tree: StateTree,
   entry: { module: string; version: string },
@@ -96,7 +99,10 @@ export function failedBuild(
   }
   const header = parseMakeLogHeader(text);
   const time = mtime(makeLog);
-  return header && time ? { result: 'failure', ...header, makeLog, time } : undefined;
+  if (!header || !time) return undefined;
+  // The per-kernel copy survives the next build of another kernel: name that one when it exists.
+  const kept = failedLogPath(tree.versionDir(entry), header.kernel, header.arch);
+  return { result: 'failure', ...header, makeLog: existsSync(kept) ? kept : makeLog, time };
 }
 
 function lastBuildOf(tree: StateTree, entry: StatusEntry): BuildResult | null {

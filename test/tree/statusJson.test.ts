@@ -154,7 +154,7 @@ describe('dkms status --json on a real tree', { skip }, () => {
       result: 'failure',
       kernel: K50,
       arch: ARCH,
-      makeLog: join(roots.tree, 'broken/1.0/build/make.log'),
+      makeLog: join(roots.tree, `broken/1.0/.failed-${K50}-${ARCH}.make.log`),
       time: 'x',
     });
     assert.equal(document.entries.find((e) => e.module === 'crlf')?.lastBuild, null);
