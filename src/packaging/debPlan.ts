@@ -15,7 +15,7 @@ import {
 } from './maintainerScripts.js';
 import { debianName } from './names.js';
 import type { PackagingStep } from './steps.js';
-import { planTarball, type BuiltTarget } from './tarballPlan.js';
+import { planPrebuiltTarball, type BuiltTarget } from './tarballPlan.js';
 
 /** `<name>-dkms`, the package dkms 2.x's mkdeb/mkdsc made. */
 export const sourcePackageName = (ref: ModuleVersionRef): string =>
@@ -88,20 +88,7 @@ export function planSourceDeb(input: SourceDebInput): { steps: PackagingStep[]; 
       to: join(root, 'usr/src', `${ref.module}-${ref.version}`),
     },
   ];
-  if (tarball) {
-    steps.push(
-      ...planTarball({
-        ref,
-        targets: input.prebuilt,
-        sourceOnly: false,
-        binariesOnly: true,
-        sourceDir: input.sourceDir,
-        confFile: input.confFile,
-        stagingDir: join(input.stagingDir, 'tarball'),
-        archive: join(root, tarball),
-      }),
-    );
-  }
+  if (tarball) steps.push(...planPrebuiltTarball({ ...input, ref, archive: join(root, tarball) }));
   steps.push(
     { kind: 'writeFile', path: join(root, 'DEBIAN/control'), content: binaryControl(info) },
     {

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { ModuleVersionRef } from '../tree/stateTree.js';
 import { rpmFileName, rpmPackageName, rpmPrebuiltTarballPath, rpmSpec } from './rpmSpec.js';
 import type { PackagingStep } from './steps.js';
-import { planTarball, type BuiltTarget } from './tarballPlan.js';
+import { planPrebuiltTarball, type BuiltTarget } from './tarballPlan.js';
 
 export interface RpmInput {
   ref: ModuleVersionRef;
@@ -42,20 +42,7 @@ export function planRpm(input: RpmInput): { steps: PackagingStep[]; file: string
   const steps: PackagingStep[] = [
     { kind: 'copyTree', from: input.sourceDir, to: join(root, sourcePath) },
   ];
-  if (tarball) {
-    steps.push(
-      ...planTarball({
-        ref,
-        targets: input.prebuilt,
-        sourceOnly: false,
-        binariesOnly: true,
-        sourceDir: input.sourceDir,
-        confFile: input.confFile,
-        stagingDir: join(input.stagingDir, 'tarball'),
-        archive: join(root, tarball),
-      }),
-    );
-  }
+  if (tarball) steps.push(...planPrebuiltTarball({ ...input, ref, archive: join(root, tarball) }));
   steps.push(
     { kind: 'writeFile', path: specFile, content: spec },
     {

@@ -92,3 +92,27 @@ export function planTarball(input: TarballInput): PackagingStep[] {
   );
   return steps;
 }
+
+/**
+ * The binaries-only tarball a package built with prebuilt modules carries (its postinst loads
+ * it with ldtarball), assembled in `<stagingDir>/tarball`.
+ */
+export function planPrebuiltTarball(input: {
+  ref: ModuleVersionRef;
+  prebuilt: readonly BuiltTarget[];
+  sourceDir: string;
+  confFile: string;
+  stagingDir: string;
+  archive: string;
+}): PackagingStep[] {
+  return planTarball({
+    ref: input.ref,
+    targets: input.prebuilt,
+    sourceOnly: false,
+    binariesOnly: true,
+    sourceDir: input.sourceDir,
+    confFile: input.confFile,
+    stagingDir: join(input.stagingDir, 'tarball'),
+    archive: input.archive,
+  });
+}

@@ -11,10 +11,17 @@ import { systemInitramfsLister } from '../../src/doctor/initramfs.js';
 import type { DoctorDocument } from '../../src/doctor/report.js';
 import { splitSignature } from '../../src/sign/moduleSignature.js';
 import { loadSchema, validate } from '../tree/jsonSchema.js';
-import { K47, K50, dkms, haveHeaders, makeRoots, run, type Roots } from '../helpers/roots.js';
+import {
+  K47,
+  K50,
+  dkms,
+  makeRoots,
+  run,
+  type Roots,
+  skipWithoutHeaders,
+} from '../helpers/roots.js';
 
-const skip =
-  !haveHeaders(K47) || !haveHeaders(K50) ? 'kernel headers 6.1.0-47/50 are not installed' : false;
+const skip = skipWithoutHeaders;
 const lister = systemInitramfsLister();
 const noInitramfsTools = lister.tool
   ? false

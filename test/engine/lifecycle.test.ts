@@ -3,14 +3,19 @@ import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { assertTree } from '../helpers/assertTree.js';
-import { ARCH, K47, K50, dkms, haveHeaders, makeRoots, run, type Roots } from '../helpers/roots.js';
+import {
+  ARCH,
+  K47,
+  K50,
+  dkms,
+  makeRoots,
+  run,
+  type Roots,
+  skipWithoutHeaders,
+  modinfo,
+} from '../helpers/roots.js';
 
-const skip =
-  !haveHeaders(K47) || !haveHeaders(K50)
-    ? 'kernel headers 6.1.0-47/50 are not installed (run scripts/setup.sh as root)'
-    : false;
-const modinfo = async (file: string, field: string): Promise<string> =>
-  (await run('modinfo', ['-F', field, file])).stdout.trim();
+const skip = skipWithoutHeaders;
 
 describe('engine lifecycle with real kernel headers', { skip }, () => {
   let roots: Roots;

@@ -93,3 +93,13 @@ export const dkms = (
   env: NodeJS.ProcessEnv = {},
 ): Promise<RunOutput> =>
   run(dkmsBin, [...args, ...roots.treeArgs], { DKMS_OS_RELEASE: '/etc/os-release', ...env });
+
+/** A suite's skip reason when the two Debian header packages the tests build against are missing. */
+export const skipWithoutHeaders: string | false =
+  !haveHeaders(K47) || !haveHeaders(K50)
+    ? 'kernel headers 6.1.0-47/50 are not installed (run scripts/setup.sh as root)'
+    : false;
+
+/** One `modinfo -F FIELD` value of a module file ('' when there is none). */
+export const modinfo = async (file: string, field: string): Promise<string> =>
+  (await run('modinfo', ['-F', field, file])).stdout.trim();

@@ -9,17 +9,14 @@ import {
   K47,
   K50,
   dkms,
-  haveHeaders,
   headersDir,
   makeRoots,
-  run,
   type Roots,
+  skipWithoutHeaders,
+  modinfo,
 } from '../helpers/roots.js';
 
-const skip =
-  !haveHeaders(K47) || !haveHeaders(K50) ? 'kernel headers 6.1.0-47/50 are not installed' : false;
-const modinfo = async (file: string, field: string): Promise<string> =>
-  (await run('modinfo', ['-F', field, file])).stdout.trim();
+const skip = skipWithoutHeaders;
 
 /** A mokutil stand-in (there is no EFI here): Secure Boot on, nothing enrolled. */
 function fakeMokutil(roots: Roots): string {

@@ -7,11 +7,18 @@ import {
   STATUS_SCHEMA_VERSION,
   type StatusDocument,
 } from '../../src/tree/statusJson.js';
-import { ARCH, K47, K50, dkms, haveHeaders, makeRoots, type Roots } from '../helpers/roots.js';
+import {
+  ARCH,
+  K47,
+  K50,
+  dkms,
+  makeRoots,
+  type Roots,
+  skipWithoutHeaders,
+} from '../helpers/roots.js';
 import { loadSchema, validate } from './jsonSchema.js';
 
-const skip =
-  !haveHeaders(K47) || !haveHeaders(K50) ? 'kernel headers 6.1.0-47/50 are not installed' : false;
+const skip = skipWithoutHeaders;
 const schema = loadSchema('dkms-status.schema.json');
 
 describe('status JSON schema', () => {
