@@ -9,6 +9,7 @@ npm run --silent typecheck
 echo "== lint"
 npx eslint --max-warnings=0 .
 npx prettier --check . >/dev/null || { npx prettier --check . ; exit 1; }
+npm run --silent deps
 echo "== hooks"
 if [[ -f test/hooks/hooks-smoke.sh ]]; then bash test/hooks/hooks-smoke.sh; fi
 echo "== node tests"

@@ -1,11 +1,11 @@
 import { DkmsError, toDkmsError } from '../core/errors.js';
 import type { Reporter } from '../core/host.js';
-import { parallelJobs, readFrameworkConf, resolvePaths } from '../config/framework.js';
-import { defaultPaths } from '../config/paths.js';
-import { createContext } from '../engine/context.js';
+import { parallelJobs, readFrameworkConf, resolvePaths } from '../core/framework.js';
+import { defaultPaths } from '../core/paths.js';
+import { createContext } from '../core/context.js';
 import type { Command } from '../commands/types.js';
-import { parseArgs, type Action } from './args.js';
-import { actionHelp, USAGE, VERSION } from './help.js';
+import { parseArgs, type Action } from '../commands/args.js';
+import { actionHelp, USAGE, VERSION } from '../commands/help.js';
 
 export interface Streams {
   stdout: (text: string) => void;

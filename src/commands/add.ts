@@ -1,6 +1,7 @@
 import { addModule, addSourceTree } from '../engine/add.js';
-import { loadTarball } from '../engine/tarball.js';
-import { moduleVersionArgs, kernelArches, lockModule } from './common.js';
+import { loadTarball } from '../packaging/loadTarball.js';
+import { moduleVersionArgs, kernelArches } from './common.js';
+import { lockModule } from '../core/lock.js';
 import type { Command } from './types.js';
 
 export const add: Command = async (ctx, args) => {

@@ -12,12 +12,13 @@ import {
   type JobResult,
 } from '../engine/autoinstall.js';
 import { planAutoinstall, type AutoinstallPlan } from '../engine/autoinstallPlan.js';
-import type { DkmsContext } from '../engine/context.js';
-import { BuildQueue } from '../daemon/queue/buildQueue.js';
-import { enqueuePlan } from '../daemon/queue/enqueuePlan.js';
-import { countSourceUnits } from '../daemon/queue/sourceUnits.js';
+import type { DkmsContext } from '../core/context.js';
+import { BuildQueue } from '../engine/queue/buildQueue.js';
+import { enqueuePlan } from '../engine/queue/enqueuePlan.js';
+import { countSourceUnits } from '../engine/queue/sourceUnits.js';
 import { headersPackageHint, headersPresent, kernelSourceDir } from '../kernel/kernel.js';
-import { depmodAll, kernelArches, requireRootForSystemTree } from './common.js';
+import { kernelArches, requireRootForSystemTree } from './common.js';
+import { depmodAll } from '../engine/depmod.js';
 import type { Command } from './types.js';
 
 function replay(captured: MemoryReporter, to: Reporter): void {

@@ -1,6 +1,7 @@
 import { buildModule } from '../engine/build.js';
 import { isDkmsError } from '../core/errors.js';
-import { moduleVersionArgs, kernelArches, lockModule, refFor } from './common.js';
+import { moduleVersionArgs, kernelArches, refFor } from './common.js';
+import { lockModule } from '../core/lock.js';
 import type { Command } from './types.js';
 
 export const build: Command = async (ctx, args) => {

@@ -1,10 +1,8 @@
-import type { DkmsArgs } from '../cli/args.js';
+import type { DkmsArgs } from './args.js';
 import { DkmsError, EXIT_SKIPPED, isDkmsError } from '../core/errors.js';
-import { defaultArch, type DkmsContext } from '../engine/context.js';
-import { runDepmod } from '../engine/depmod.js';
-import { runningKernel } from '../engine/kernels.js';
-import { withModuleLock } from '../engine/lock.js';
-import type { BuildRef, ModuleVersionRef } from '../tree/stateTree.js';
+import { defaultArch, type DkmsContext } from '../core/context.js';
+import { runningKernel } from '../kernel/kernels.js';
+import type { BuildRef, ModuleVersionRef } from '../core/stateTree.js';
 
 /** `-m`/`-v` (or MODULE/VERSION); a lone module with exactly one version in the tree takes it. */
 export function moduleVersionArgs(
@@ -98,33 +96,6 @@ export function requireRootForSystemTree(ctx: DkmsContext): void {
   if (ctx.paths.installTree.replace(/\/+$/, '') === '/lib/modules' && process.getuid?.() !== 0) {
     throw new DkmsError('NOT_ROOT', 'You must be root to use this command.');
   }
-}
-
-export const lockModule = <T>(
-  ctx: DkmsContext,
-  module: string,
-  body: () => Promise<T>,
-): Promise<T> => withModuleLock(ctx.paths.dkmsTree, module, body, ctx.signal);
-
-/** One depmod per kernel touched, after all modules; a failure is reported per kernel. */
-export async function depmodAll(
-  ctx: DkmsContext,
-  kernels: Iterable<string>,
-): Promise<Map<string, DkmsError>> {
-  const failures = new Map<string, DkmsError>();
-  if (!ctx.depmod) return failures;
-  for (const kernel of new Set(kernels)) {
-    ctx.reporter.info(`Running depmod for ${kernel}...`);
-    try {
-      await runDepmod(ctx, kernel);
-    } catch (error) {
-      failures.set(
-        kernel,
-        isDkmsError(error) ? error : new DkmsError('DEPMOD_FAILED', String(error)),
-      );
-    }
-  }
-  return failures;
 }
 
 export const refFor = (ref: ModuleVersionRef, ka: { kernel: string; arch: string }): BuildRef => ({

@@ -1,5 +1,5 @@
 import { isDkmsError } from '../core/errors.js';
-import { runningKernel } from '../engine/kernels.js';
+import { runningKernel } from '../kernel/kernels.js';
 import { ensureMok } from '../sign/mok.js';
 import { readSigningInputs } from '../sign/signingInputs.js';
 import { locateMok } from '../sign/signingPlan.js';

@@ -1,14 +1,9 @@
 import { DkmsError } from '../core/errors.js';
 import { installModule } from '../engine/install.js';
 import { uninstallOne } from '../engine/remove.js';
-import {
-  depmodAll,
-  kernelArches,
-  lockModule,
-  moduleVersionArgs,
-  refFor,
-  requireRootForSystemTree,
-} from './common.js';
+import { kernelArches, moduleVersionArgs, refFor, requireRootForSystemTree } from './common.js';
+import { lockModule } from '../core/lock.js';
+import { depmodAll } from '../engine/depmod.js';
 import type { Command } from './types.js';
 
 export const install: Command = async (ctx, args) => {

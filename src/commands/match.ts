@@ -1,7 +1,9 @@
 import { DkmsError } from '../core/errors.js';
 import { installModule } from '../engine/install.js';
 import { computeStatus } from './status.js';
-import { depmodAll, kernelArches, lockModule, requireRootForSystemTree } from './common.js';
+import { kernelArches, requireRootForSystemTree } from './common.js';
+import { lockModule } from '../core/lock.js';
+import { depmodAll } from '../engine/depmod.js';
 import type { Command } from './types.js';
 
 /** dkms match: install on -k what is installed on --templatekernel. */

@@ -1,10 +1,10 @@
-import type { DkmsArgs } from '../cli/args.js';
+import type { DkmsArgs } from './args.js';
 import { DkmsError } from '../core/errors.js';
-import type { DkmsContext } from '../engine/context.js';
+import type { DkmsContext } from '../core/context.js';
 import { makeDsc, makeModulesDebs, makeSourceDeb } from '../packaging/deb.js';
 import type { KernelArch } from '../packaging/names.js';
 import { makeRpm } from '../packaging/rpm.js';
-import type { ModuleVersionRef } from '../tree/stateTree.js';
+import type { ModuleVersionRef } from '../core/stateTree.js';
 import { kernelArches, moduleVersionArgs } from './common.js';
 import type { Command } from './types.js';
 

@@ -1,15 +1,10 @@
-import type { DkmsArgs } from '../cli/args.js';
+import type { DkmsArgs } from './args.js';
 import { DkmsError } from '../core/errors.js';
-import type { DkmsContext } from '../engine/context.js';
+import type { DkmsContext } from '../core/context.js';
 import { removeVersionIfUnused, unbuildOne, uninstallOne } from '../engine/remove.js';
-import {
-  depmodAll,
-  kernelArches,
-  lockModule,
-  moduleVersionArgs,
-  refFor,
-  requireRootForSystemTree,
-} from './common.js';
+import { kernelArches, moduleVersionArgs, refFor, requireRootForSystemTree } from './common.js';
+import { lockModule } from '../core/lock.js';
+import { depmodAll } from '../engine/depmod.js';
 import type { Command, CommandResult } from './types.js';
 
 type Mode = 'uninstall' | 'unbuild' | 'remove';

@@ -1,6 +1,6 @@
 import { loadConfs } from '../conf/loadConf.js';
 import type { DkmsConf } from '../conf/dkmsConf.js';
-import type { BuildRef } from '../tree/stateTree.js';
+import type { BuildRef } from '../core/stateTree.js';
 import {
   annotate,
   brokenMessage,
@@ -8,9 +8,9 @@ import {
   formatStatusLine,
   type StatusEntry,
   type StatusFilter,
-} from '../tree/status.js';
-import type { StatusJsonEntry } from '../tree/statusJson.js';
-import type { DkmsContext } from '../engine/context.js';
+} from '../status/status.js';
+import type { StatusJsonEntry } from '../status/statusJson.js';
+import type { DkmsContext } from '../core/context.js';
 import type { Command } from './types.js';
 
 /** Status entries with annotations and the conf each built entry was annotated with. */
@@ -47,7 +47,7 @@ export const status: Command = async (ctx, args) => {
   const output: string[] = [];
   const jsonEntries: StatusJsonEntry[] = [];
   // The JSON writer loads only when asked for: plain status is on a hot path.
-  const json = args.json ? await import('../tree/statusJson.js') : undefined;
+  const json = args.json ? await import('../status/statusJson.js') : undefined;
   for (const [i, kernel] of kernels.entries()) {
     const filter: StatusFilter = {
       module: args.module,
@@ -68,7 +68,7 @@ export const status: Command = async (ctx, args) => {
     }
   }
   if (json) {
-    const { VERSION } = await import('../cli/help.js');
+    const { DKMS_VERSION: VERSION } = await import('../core/version.js');
     const document = json.statusDocument(ctx.paths, jsonEntries, `dkms-ts ${VERSION}`);
     return { exitCode: 0, output: [JSON.stringify(document, null, 2)] };
   }

@@ -1,8 +1,9 @@
 import { DkmsError } from '../core/errors.js';
 import { addModule } from '../engine/add.js';
-import { loadTarball } from '../engine/tarball.js';
+import { loadTarball } from '../packaging/loadTarball.js';
 import { makeTarball } from '../packaging/makeTarball.js';
-import { kernelArches, lockModule, moduleVersionArgs } from './common.js';
+import { kernelArches, moduleVersionArgs } from './common.js';
+import { lockModule } from '../core/lock.js';
 import type { Command } from './types.js';
 
 export const mktarball: Command = async (ctx, args) => {

@@ -1,5 +1,5 @@
-import type { DkmsArgs } from '../cli/args.js';
-import type { DkmsContext } from '../engine/context.js';
+import type { DkmsArgs } from './args.js';
+import type { DkmsContext } from '../core/context.js';
 
 /** What a command hands back to the CLI: lines for stdout and the exit status. */
 export interface CommandResult {

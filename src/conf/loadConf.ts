@@ -1,10 +1,10 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DkmsError } from '../core/errors.js';
-import type { DkmsContext } from '../engine/context.js';
+import type { DkmsContext } from '../core/context.js';
 import { kernelConfigPath, kernelSourceDir, readKernelConfig } from '../kernel/kernel.js';
-import type { BuildRef } from '../tree/stateTree.js';
-import { bashEvaluate, type BashEvalResult } from './bashEval.js';
+import type { BuildRef } from '../core/stateTree.js';
+import { bashEvaluate, type BashEvalResult } from '../core/bashEval.js';
 import { DKMS_CONF_VARIABLES } from './directives.js';
 import { isKernelIndependent } from './staticConf.js';
 import { resolveDkmsConf, type DkmsConf, type RawConf } from './dkmsConf.js';

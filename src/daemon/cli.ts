@@ -3,7 +3,7 @@ import { EXIT, exitStatusFor } from './client/exitStatus.js';
 import type { ClientResult } from './client/client.js';
 import { parseDaemonArgs, UsageError, type DaemonCommand } from './cliArgs.js';
 import { daemonHelp, DAEMON_USAGE } from './help.js';
-import { DKMSD_VERSION as VERSION } from './version.js';
+import { PACKAGE_VERSION as VERSION } from '../core/version.js';
 
 interface Output {
   out: string[];

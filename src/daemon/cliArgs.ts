@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { RequestInput } from '../protocol/messages.js';
-import { isKernelRelease, isModuleWord } from '../protocol/names.js';
+import { isKernelRelease, isModuleWord } from '../util/names.js';
 
 export type DaemonCommand =
   | { command: 'help'; topic: string | undefined }

@@ -6,7 +6,7 @@ import {
   type RequestHandlers,
   type Response,
 } from '../protocol/messages.js';
-import type { ModuleVersionRef } from '../tree/stateTree.js';
+import type { ModuleVersionRef } from '../core/stateTree.js';
 import type { KernelScheduler } from './kernels/kernelScheduler.js';
 import type { KernelTracker } from './watch/kernelTracker.js';
 

@@ -1,4 +1,4 @@
-import { runningKernel } from '../engine/kernels.js';
+import { runningKernel } from '../kernel/kernels.js';
 import type { DaemonConfig } from './config/daemonConfig.js';
 import { resolveInitramfs, resolveUdev, which } from './finish/finishCommands.js';
 import { Daemon } from './daemon.js';

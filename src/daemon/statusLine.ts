@@ -1,4 +1,4 @@
-import type { StartedBuild } from './queue/buildQueue.js';
+import type { StartedBuild } from '../engine/queue/buildQueue.js';
 
 /** The one-line STATUS= systemd shows: what is being built right now. Pure. */
 export function statusLine(

@@ -1,7 +1,7 @@
 import type { DaemonStatus, JobInfo, KernelOutcome } from '../protocol/messages.js';
 import type { FailureRecord } from './failures/failureMemory.js';
 import type { KernelState } from './kernels/kernelScheduler.js';
-import type { BuildRequest, StartedBuild } from './queue/buildQueue.js';
+import type { BuildRequest, StartedBuild } from '../engine/queue/buildQueue.js';
 import type { KernelProbe } from './watch/kernelProbe.js';
 
 export interface StatusInput {

@@ -1,9 +1,9 @@
 import { rmSync } from 'node:fs';
 import { loadConfs } from '../conf/loadConf.js';
-import { defaultArch, type DkmsContext } from '../engine/context.js';
-import { installedKernels } from '../engine/kernels.js';
+import { defaultArch, type DkmsContext } from '../core/context.js';
+import { installedKernels } from '../kernel/kernels.js';
 import { systemSecureBootProbe, type SecureBootProbe } from '../sign/secureBoot.js';
-import { byteOrder, type BuildRef } from '../tree/stateTree.js';
+import { byteOrder, type BuildRef } from '../core/stateTree.js';
 import type { InitramfsFacts, KernelFacts, ModuleFacts, SecureBootFacts } from './facts.js';
 import type { Finding } from './findings.js';
 import { gatherInitramfs, gatherKernelFacts, gatherModuleFiles, makeScratch } from './gather.js';

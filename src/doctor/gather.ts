@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { DkmsConf } from '../conf/dkmsConf.js';
-import type { DkmsContext } from '../engine/context.js';
+import type { DkmsContext } from '../core/context.js';
 import { expectedCompression } from '../engine/moduleFile.js';
 import {
   headersPackageHint,
@@ -13,8 +13,8 @@ import { readCertificate } from '../sign/certificate.js';
 import { splitSignature, verifySignature } from '../sign/moduleSignature.js';
 import { isFile, kernelConfigFor, readSigningInputs } from '../sign/signingInputs.js';
 import { kernelForcesSignatures, kernelWantsSignatures, planSigning } from '../sign/signingPlan.js';
-import { findModuleFile, installedModuleFile, sameFile } from '../tree/status.js';
-import type { BuildRef } from '../tree/stateTree.js';
+import { findModuleFile, installedModuleFile, sameFile } from '../status/status.js';
+import type { BuildRef } from '../core/stateTree.js';
 import type { InitramfsFacts, KernelFacts, ModuleFileFacts } from './facts.js';
 import { initramfsImage, type InitramfsLister } from './initramfs.js';
 import { modinfoMany } from './modinfo.js';

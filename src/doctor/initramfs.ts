@@ -1,5 +1,5 @@
 import { basename, join } from 'node:path';
-import { runTool } from '../engine/exec.js';
+import { runTool } from '../core/exec.js';
 import { isFile, which } from '../sign/signingInputs.js';
 import { moduleNameOf } from './modulesDep.js';
 

@@ -1,4 +1,4 @@
-import { runTool } from '../engine/exec.js';
+import { runTool } from '../core/exec.js';
 
 /** modinfo's fields for one module; repeated fields (alias, depends...) keep their first value. */
 export type ModuleInfo = ReadonlyMap<string, string>;

@@ -1,7 +1,7 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { execa } from 'execa';
-import { buildEnv } from '../engine/exec.js';
+import { buildEnv } from '../core/exec.js';
 
 /** What a module file holds, by its magic bytes. */
 export type ContentFormat = 'elf' | '.gz' | '.xz' | '.zst' | 'unknown';

@@ -1,4 +1,4 @@
-import { VERSION } from '../cli/help.js';
+import { DKMS_VERSION as VERSION } from '../core/version.js';
 import {
   countBySeverity,
   doctorExitCode,

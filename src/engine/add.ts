@@ -2,11 +2,11 @@ import { cpSync, existsSync, mkdirSync, realpathSync, rmSync, symlinkSync } from
 import { join, resolve } from 'node:path';
 import { loadConfOrThrow } from '../conf/loadConf.js';
 import { DkmsError } from '../core/errors.js';
-import type { ModuleVersionRef } from '../tree/stateTree.js';
-import type { DkmsContext } from './context.js';
-import { defaultArch } from './context.js';
+import type { ModuleVersionRef } from '../core/stateTree.js';
+import type { DkmsContext } from '../core/context.js';
+import { defaultArch } from '../core/context.js';
 import { runBuildScript } from './scripts.js';
-import { runningKernel } from './kernels.js';
+import { runningKernel } from '../kernel/kernels.js';
 
 /**
  * Copies a directory holding a dkms.conf to `<source_tree>/<m>-<v>` (dkms's add_source_tree)

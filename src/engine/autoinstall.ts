@@ -1,13 +1,13 @@
 import { loadConfs } from '../conf/loadConf.js';
 import { DkmsError, isDkmsError, EXIT_SKIPPED } from '../core/errors.js';
-import type { ModuleVersionRef } from '../tree/stateTree.js';
+import type { ModuleVersionRef } from '../core/stateTree.js';
 import {
   newestVersions,
   type AutoinstallCandidate,
   type AutoinstallPlan,
 } from './autoinstallPlan.js';
-import type { DkmsContext } from './context.js';
-import { withModuleLock } from './lock.js';
+import type { DkmsContext } from '../core/context.js';
+import { withModuleLock } from '../core/lock.js';
 
 export interface KernelCandidates {
   kernel: string;

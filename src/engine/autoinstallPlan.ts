@@ -1,5 +1,5 @@
 import { compareVersions } from '../util/version.js';
-import type { ModuleVersionRef } from '../tree/stateTree.js';
+import type { ModuleVersionRef } from '../core/stateTree.js';
 
 /** What the planner knows of one module for one kernel (gathered by the caller). */
 export interface AutoinstallCandidate extends ModuleVersionRef {

@@ -8,11 +8,11 @@ import {
   kernelConfigPath,
   kernelSourceDir,
 } from '../kernel/kernel.js';
-import type { BuildRef } from '../tree/stateTree.js';
+import type { BuildRef } from '../core/stateTree.js';
 import { addModule } from './add.js';
 import { planBuild } from './buildPlan.js';
 import { failBuild, runPlan } from './buildRunner.js';
-import type { DkmsContext } from './context.js';
+import type { DkmsContext } from '../core/context.js';
 
 export interface BuildOptions {
   force?: boolean;

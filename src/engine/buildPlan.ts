@@ -1,6 +1,6 @@
 import { basename, join } from 'node:path';
 import type { DkmsConf } from '../conf/dkmsConf.js';
-import { failedLogPath, type BuildRef } from '../tree/stateTree.js';
+import { failedLogPath, type BuildRef } from '../core/stateTree.js';
 
 /** Everything a build does, decided before anything runs. */
 export interface BuildPlan {

@@ -12,8 +12,8 @@ import { dirname, join } from 'node:path';
 import { DkmsError } from '../core/errors.js';
 import { kernelSourceDir } from '../kernel/kernel.js';
 import { configLogName, type BuildPlan } from './buildPlan.js';
-import type { DkmsContext } from './context.js';
-import { appendLog, buildEnv, runShell, runTool } from './exec.js';
+import type { DkmsContext } from '../core/context.js';
+import { appendLog, buildEnv, runShell, runTool } from '../core/exec.js';
 import { finishModule, prepareFinishing } from './moduleFile.js';
 import { runBuildScript } from './scripts.js';
 

@@ -1,8 +1,8 @@
 import { existsSync, mkdtempSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { DkmsError } from '../core/errors.js';
-import type { DkmsContext } from './context.js';
-import { runTool } from './exec.js';
+import { DkmsError, isDkmsError } from '../core/errors.js';
+import type { DkmsContext } from '../core/context.js';
+import { runTool } from '../core/exec.js';
 
 /**
  * depmod for one kernel, as dkms runs it (-F System.map when /boot has one). depmod only
@@ -40,4 +40,25 @@ export async function runDepmod(ctx: DkmsContext, kernel: string): Promise<void>
   } finally {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/** One depmod per kernel touched, after all modules; a failure is reported per kernel. */
+export async function depmodAll(
+  ctx: DkmsContext,
+  kernels: Iterable<string>,
+): Promise<Map<string, DkmsError>> {
+  const failures = new Map<string, DkmsError>();
+  if (!ctx.depmod) return failures;
+  for (const kernel of new Set(kernels)) {
+    ctx.reporter.info(`Running depmod for ${kernel}...`);
+    try {
+      await runDepmod(ctx, kernel);
+    } catch (error) {
+      failures.set(
+        kernel,
+        isDkmsError(error) ? error : new DkmsError('DEPMOD_FAILED', String(error)),
+      );
+    }
+  }
+  return failures;
 }

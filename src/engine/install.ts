@@ -12,14 +12,15 @@ import { basename, dirname, join, relative } from 'node:path';
 import { loadConfOrThrow } from '../conf/loadConf.js';
 import type { DkmsConf } from '../conf/dkmsConf.js';
 import { DkmsError } from '../core/errors.js';
-import { findModuleFile, sameFile } from '../tree/status.js';
+import { findModuleFile, sameFile } from '../status/status.js';
 import { moduleFileName, moduleFiles } from '../kernel/moduleTree.js';
-import type { BuildRef } from '../tree/stateTree.js';
+import type { BuildRef } from '../core/stateTree.js';
 import { buildModule } from './build.js';
-import type { DkmsContext } from './context.js';
+import type { DkmsContext } from '../core/context.js';
 import { runBuildScript } from './scripts.js';
 import { finishJournal, recordPlaced, recoverInterruptedInstall } from './installJournal.js';
-import { runTool } from './exec.js';
+import { runTool } from '../core/exec.js';
+import { restoreOriginals } from './originals.js';
 import { compareVersions } from '../util/version.js';
 
 export interface InstallOptions {
@@ -147,7 +148,7 @@ export async function installModule(
   ref: BuildRef,
   options: InstallOptions = {},
 ): Promise<InstallOutcome> {
-  if (ctx.tree.isBuilt(ref)) await recoverInterruptedInstall(ctx, ref);
+  if (ctx.tree.isBuilt(ref)) recoverInterruptedInstall(ctx, ref);
   if (ctx.tree.isBuilt(ref) && ctx.tree.isInstalled(ref)) {
     if (!options.force) {
       ctx.reporter.info(
@@ -208,7 +209,6 @@ export async function installModule(
   } catch (error) {
     for (const file of placed) rmSync(file, { force: true });
     finishJournal(ctx, ref);
-    const { restoreOriginals } = await import('./remove.js');
     restoreOriginals(ctx, ref);
     throw error instanceof DkmsError
       ? error

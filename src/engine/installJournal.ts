@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BuildRef } from '../tree/stateTree.js';
-import type { DkmsContext } from './context.js';
+import type { BuildRef } from '../core/stateTree.js';
+import type { DkmsContext } from '../core/context.js';
+import { restoreOriginals } from './originals.js';
 
 /**
  * While an install runs, `<tree>/<m>/<v>/<kver>/<arch>/.install-journal` lists the module
@@ -23,7 +24,7 @@ export function finishJournal(ctx: DkmsContext, ref: BuildRef): void {
 }
 
 /** Undoes what an interrupted install left; returns whether there was anything to undo. */
-export async function recoverInterruptedInstall(ctx: DkmsContext, ref: BuildRef): Promise<boolean> {
+export function recoverInterruptedInstall(ctx: DkmsContext, ref: BuildRef): boolean {
   const path = journalPath(ctx, ref);
   if (!existsSync(path)) return false;
   let placed: string[] = [];
@@ -42,7 +43,6 @@ export async function recoverInterruptedInstall(ctx: DkmsContext, ref: BuildRef)
       ctx.reporter.info(`Removing ${file}`);
       rmSync(file, { force: true });
     }
-    const { restoreOriginals } = await import('./remove.js');
     restoreOriginals(ctx, ref);
   }
   rmSync(path, { force: true });

@@ -1,6 +1,6 @@
 import { copyFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FrameworkConf } from '../config/framework.js';
+import type { FrameworkConf } from '../core/framework.js';
 import { DkmsError } from '../core/errors.js';
 import {
   kernelModuleCompression,
@@ -9,9 +9,9 @@ import {
 } from '../kernel/kernel.js';
 import { prepareSigning, signModule, type ActiveSigning } from '../sign/signer.js';
 import { kernelConfigFor } from '../sign/signingInputs.js';
-import type { BuildRef } from '../tree/stateTree.js';
-import type { DkmsContext } from './context.js';
-import { runTool } from './exec.js';
+import type { BuildRef } from '../core/stateTree.js';
+import type { DkmsContext } from '../core/context.js';
+import { runTool } from '../core/exec.js';
 import { moduleFiles } from '../kernel/moduleTree.js';
 
 export interface BuiltModule {

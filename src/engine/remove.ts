@@ -1,75 +1,14 @@
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  rmdirSync,
-} from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { readdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { loadConfs } from '../conf/loadConf.js';
 import type { DkmsConf } from '../conf/dkmsConf.js';
-import { installedModuleFile } from '../tree/status.js';
-import type { BuildRef, ModuleVersionRef } from '../tree/stateTree.js';
-import type { DkmsContext } from './context.js';
+import { installedModuleFile } from '../status/status.js';
+import type { BuildRef, ModuleVersionRef } from '../core/stateTree.js';
+import type { DkmsContext } from '../core/context.js';
 import { runBuildScript } from './scripts.js';
-import { failedLogPath } from '../tree/stateTree.js';
+import { failedLogPath } from '../core/stateTree.js';
 import { recoverInterruptedInstall } from './installJournal.js';
-
-function removeEmptyParents(from: string, stopAt: string): void {
-  let dir = from;
-  while (
-    dir !== stopAt &&
-    relative(stopAt, dir) !== '' &&
-    !relative(stopAt, dir).startsWith('..')
-  ) {
-    try {
-      if (readdirSync(dir).length > 0) return;
-      rmdirSync(dir);
-    } catch {
-      return;
-    }
-    dir = dirname(dir);
-  }
-}
-
-/** Puts back every module install moved aside, using its `.origin` record. */
-export function restoreOriginals(ctx: DkmsContext, ref: BuildRef): void {
-  const backupDir = ctx.tree.originalModuleDir(ref.module, ref.kernel, ref.arch);
-  const libTree = join(ctx.paths.installTree, ref.kernel);
-  let names: string[];
-  try {
-    names = readdirSync(backupDir);
-  } catch {
-    return;
-  }
-  for (const name of names.filter((n) => n.endsWith('.origin'))) {
-    const saved = join(backupDir, name.slice(0, -'.origin'.length));
-    if (!existsSync(saved)) continue;
-    const original = readFileSync(join(backupDir, name), 'utf8').split('\n')[0] ?? '';
-    const rel = relative(libTree, original);
-    if (!original || rel.startsWith('..') || rel.startsWith('/')) {
-      ctx.reporter.warn(`Bad original location '${original}' in ${join(backupDir, name)}`);
-      continue;
-    }
-    ctx.reporter.info(`Restoring archived original module ${original}`);
-    mkdirSync(dirname(original), { recursive: true });
-    renameSync(saved, original);
-    rmSync(join(backupDir, name), { force: true });
-  }
-}
-
-function removeOriginalBackup(ctx: DkmsContext, ref: BuildRef): void {
-  const backupDir = ctx.tree.originalModuleDir(ref.module, ref.kernel, ref.arch);
-  if (!existsSync(backupDir)) return;
-  ctx.reporter.info(
-    `Removing original module(s) from DKMS tree for kernel ${ref.kernel} (${ref.arch})`,
-  );
-  rmSync(backupDir, { recursive: true, force: true });
-  const root = join(ctx.tree.moduleDir(ref.module), 'original_module');
-  removeEmptyParents(dirname(backupDir), dirname(root));
-}
+import { removeEmptyParents, removeOriginalBackup, restoreOriginals } from './originals.js';
 
 async function confFor(ctx: DkmsContext, ref: BuildRef): Promise<DkmsConf | undefined> {
   const [outcome] = await loadConfs(ctx, [ref]);
@@ -84,7 +23,7 @@ async function confFor(ctx: DkmsContext, ref: BuildRef): Promise<DkmsConf | unde
  */
 export async function uninstallOne(ctx: DkmsContext, ref: BuildRef): Promise<boolean> {
   ctx.reporter.info(`Module ${ref.module}/${ref.version} for kernel ${ref.kernel} (${ref.arch}):`);
-  await recoverInterruptedInstall(ctx, ref);
+  recoverInterruptedInstall(ctx, ref);
   if (!ctx.tree.isInstalled(ref)) {
     ctx.reporter.info('This module version was INACTIVE for this kernel.');
     return false;

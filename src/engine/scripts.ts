@@ -1,9 +1,9 @@
 import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { DkmsError } from '../core/errors.js';
-import type { ModuleVersionRef } from '../tree/stateTree.js';
-import type { DkmsContext } from './context.js';
-import { appendLog, buildEnv, runShell } from './exec.js';
+import type { ModuleVersionRef } from '../core/stateTree.js';
+import type { DkmsContext } from '../core/context.js';
+import { appendLog, buildEnv, runShell } from '../core/exec.js';
 
 export type ScriptKind =
   'pre_build' | 'post_build' | 'post_add' | 'pre_install' | 'post_install' | 'post_remove';

@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { DkmsError } from '../core/errors.js';
-import type { DkmsContext } from '../engine/context.js';
-import { byteOrder, type ModuleVersionRef } from '../tree/stateTree.js';
+import type { DkmsContext } from '../core/context.js';
+import { byteOrder, type ModuleVersionRef } from '../core/stateTree.js';
 import type { KernelArch } from './names.js';
 import type { BuiltTarget } from './tarballPlan.js';
 

@@ -1,9 +1,9 @@
 import { basename, join } from 'node:path';
 import { loadConfOrThrow } from '../conf/loadConf.js';
 import { DkmsError } from '../core/errors.js';
-import type { DkmsContext } from '../engine/context.js';
-import { findModuleFile } from '../tree/status.js';
-import type { ModuleVersionRef } from '../tree/stateTree.js';
+import type { DkmsContext } from '../core/context.js';
+import { findModuleFile } from '../status/status.js';
+import type { ModuleVersionRef } from '../core/stateTree.js';
 import { builtTargets, requireAdded } from './builtModules.js';
 import { planDsc, planModulesDeb, planSourceDeb, type ModulePlacement } from './debPlan.js';
 import { packageDate, packageMaintainer } from './maintainer.js';

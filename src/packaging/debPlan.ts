@@ -1,5 +1,5 @@
 import { basename, join } from 'node:path';
-import type { ModuleVersionRef } from '../tree/stateTree.js';
+import type { ModuleVersionRef } from '../core/stateTree.js';
 import {
   binaryControl,
   changelog,

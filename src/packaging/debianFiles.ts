@@ -1,4 +1,4 @@
-import type { ModuleVersionRef } from '../tree/stateTree.js';
+import type { ModuleVersionRef } from '../core/stateTree.js';
 
 /** The fields of one binary package stanza. */
 export interface DebianPackageInfo {

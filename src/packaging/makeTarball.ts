@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DkmsError } from '../core/errors.js';
-import type { DkmsContext } from '../engine/context.js';
-import type { ModuleVersionRef } from '../tree/stateTree.js';
+import type { DkmsContext } from '../core/context.js';
+import type { ModuleVersionRef } from '../core/stateTree.js';
 import { builtTargets, requireAdded } from './builtModules.js';
 import type { KernelArch } from './names.js';
 import { withStaging } from './staging.js';

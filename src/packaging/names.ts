@@ -1,5 +1,5 @@
 import { DkmsError } from '../core/errors.js';
-import type { ModuleVersionRef } from '../tree/stateTree.js';
+import type { ModuleVersionRef } from '../core/stateTree.js';
 
 /** A kernel and architecture a package or tarball carries modules for. */
 export interface KernelArch {

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { DkmsError } from '../core/errors.js';
-import type { DkmsContext } from '../engine/context.js';
-import { runTool } from '../engine/exec.js';
-import { byteOrder, type BuildRef, type ModuleVersionRef } from '../tree/stateTree.js';
+import type { DkmsContext } from '../core/context.js';
+import { runTool } from '../core/exec.js';
+import { byteOrder, type BuildRef, type ModuleVersionRef } from '../core/stateTree.js';
 import { builtModuleFiles, builtTargets, requireAdded } from './builtModules.js';
 import { packageMaintainer } from './maintainer.js';
 import type { KernelArch } from './names.js';

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { ModuleVersionRef } from '../tree/stateTree.js';
+import type { ModuleVersionRef } from '../core/stateTree.js';
 import { rpmFileName, rpmPackageName, rpmPrebuiltTarballPath, rpmSpec } from './rpmSpec.js';
 import type { PackagingStep } from './steps.js';
 import { planPrebuiltTarball, type BuiltTarget } from './tarballPlan.js';

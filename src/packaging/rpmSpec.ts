@@ -1,4 +1,4 @@
-import type { ModuleVersionRef } from '../tree/stateTree.js';
+import type { ModuleVersionRef } from '../core/stateTree.js';
 import { installModuleScript, removeModuleScript } from './maintainerScripts.js';
 import { rpmVersion, shQuote } from './names.js';
 

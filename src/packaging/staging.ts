@@ -1,6 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DkmsContext } from '../engine/context.js';
+import type { DkmsContext } from '../core/context.js';
 
 /** Runs `body` with a fresh temporary directory (dkms's `mktemp -d dkms.XXXXXX`), always removed. */
 export async function withStaging<T>(

@@ -13,8 +13,8 @@ import {
 } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { DkmsError } from '../core/errors.js';
-import type { DkmsContext } from '../engine/context.js';
-import { runTool } from '../engine/exec.js';
+import type { DkmsContext } from '../core/context.js';
+import { runTool } from '../core/exec.js';
 
 /**
  * One thing a packaging action does to the disk. Planners return lists of these without

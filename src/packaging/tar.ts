@@ -1,5 +1,5 @@
 import { DkmsError } from '../core/errors.js';
-import { runTool } from '../engine/exec.js';
+import { runTool } from '../core/exec.js';
 import { parseTarListing, unsafeMembers, type ArchiveMember } from './archiveMembers.js';
 
 const invalid = (archive: string, why: string, hint?: string): DkmsError =>

@@ -1,5 +1,5 @@
 import { basename, dirname, join, resolve } from 'node:path';
-import type { ModuleVersionRef } from '../tree/stateTree.js';
+import type { ModuleVersionRef } from '../core/stateTree.js';
 import { tarballKernelLabel, tarballName, type KernelArch } from './names.js';
 import type { PackagingStep } from './steps.js';
 import { createArchiveArgs } from './tar.js';

@@ -1,7 +1,7 @@
 import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { DkmsError } from '../core/errors.js';
-import { buildEnv } from '../engine/exec.js';
+import { buildEnv } from '../core/exec.js';
 
 /** The package that provides a tool, per packaging family, for the "install it" hint. */
 export interface ToolPackages {

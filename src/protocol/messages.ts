@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isKernelRelease, isModuleWord } from './names.js';
+import { isKernelRelease, isModuleWord } from '../util/names.js';
 
 /**
  * The dkmsd socket protocol: one JSON object per line each way. The client sends a request,

@@ -1,4 +1,4 @@
-import { runTool } from '../engine/exec.js';
+import { runTool } from '../core/exec.js';
 
 /** What identifies a signing certificate in a module signature. */
 export interface CertificateInfo {

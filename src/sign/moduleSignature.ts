@@ -1,6 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runTool } from '../engine/exec.js';
+import { runTool } from '../core/exec.js';
 
 /** The marker sign-file appends after the signature (include/linux/module_signature.h). */
 export const MODULE_SIG_MAGIC = Buffer.from('~Module signature appended~\n', 'latin1');

@@ -2,8 +2,8 @@ import { chmodSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { DkmsError } from '../core/errors.js';
 import type { Reporter } from '../core/host.js';
-import { runTool } from '../engine/exec.js';
-import { withModuleLock } from '../engine/lock.js';
+import { runTool } from '../core/exec.js';
+import { withModuleLock } from '../core/lock.js';
 import { isFile } from './signingInputs.js';
 import { isPkcs11, type MokPaths } from './signingPlan.js';
 

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Reporter } from '../core/host.js';
-import { runTool } from '../engine/exec.js';
+import { runTool } from '../core/exec.js';
 
 export type SecureBootState = 'enabled' | 'disabled' | 'unsupported' | 'unknown';
 export type EnrollmentState = 'enrolled' | 'pending' | 'not-enrolled' | 'unknown';

@@ -1,6 +1,6 @@
 import { isDkmsError } from '../core/errors.js';
-import type { DkmsContext } from '../engine/context.js';
-import { runTool } from '../engine/exec.js';
+import type { DkmsContext } from '../core/context.js';
+import { runTool } from '../core/exec.js';
 import { ensureMok } from './mok.js';
 import { systemSecureBootProbe, warnIfNotEnrolled, type SecureBootProbe } from './secureBoot.js';
 import { readSigningInputs } from './signingInputs.js';

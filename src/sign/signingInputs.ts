@@ -1,7 +1,7 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { readFrameworkConf } from '../config/framework.js';
-import type { DkmsContext } from '../engine/context.js';
+import { readFrameworkConf } from '../core/framework.js';
+import type { DkmsContext } from '../core/context.js';
 import { kernelConfigPath, kernelSourceDir, readKernelConfig } from '../kernel/kernel.js';
 import type { SigningInputs } from './signingPlan.js';
 

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { FrameworkConf } from '../config/framework.js';
+import type { FrameworkConf } from '../core/framework.js';
 
 /** What signing needs, as read from the system; `planSigning` turns it into a decision. */
 export interface SigningInputs {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseArgs } from '../../src/cli/args.js';
+import { parseArgs } from '../../src/commands/args.js';
 import { DkmsError } from '../../src/core/errors.js';
 
 describe('parseArgs', () => {

@@ -3,8 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import type { JobResult } from '../../src/engine/autoinstall.js';
 import { DkmsError } from '../../src/core/errors.js';
-import { BuildQueue, type BuildRequest } from '../../src/daemon/queue/buildQueue.js';
-import { enqueuePlan } from '../../src/daemon/queue/enqueuePlan.js';
+import { BuildQueue, type BuildRequest } from '../../src/engine/queue/buildQueue.js';
+import { enqueuePlan } from '../../src/engine/queue/enqueuePlan.js';
 
 /** A queue whose builds are timers; it records what ran, in order, and how many at once. */
 function fakeQueue(options: { concurrency: number; cpus?: number; fail?: string[] }) {

@@ -10,7 +10,7 @@ import {
 } from '../../src/daemon/finish/finishCommands.js';
 import { forceModules } from '../../src/daemon/kernels/forceModules.js';
 import { OutcomeCollector } from '../../src/daemon/kernels/outcomeCollector.js';
-import { makeJobsFor } from '../../src/daemon/queue/makeJobs.js';
+import { makeJobsFor } from '../../src/engine/queue/makeJobs.js';
 import { diffKernels, type KernelProbe } from '../../src/daemon/watch/kernelProbe.js';
 import { statusLine } from '../../src/daemon/statusLine.js';
 

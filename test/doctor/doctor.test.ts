@@ -2,15 +2,15 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { defaultPaths } from '../../src/config/paths.js';
+import { defaultPaths } from '../../src/core/paths.js';
 import { MemoryReporter } from '../../src/core/host.js';
-import { createContext } from '../../src/engine/context.js';
+import { createContext } from '../../src/core/context.js';
 import { runDoctor, type DoctorProbes } from '../../src/doctor/doctor.js';
 import type { Finding } from '../../src/doctor/findings.js';
 import { systemInitramfsLister } from '../../src/doctor/initramfs.js';
 import type { DoctorDocument } from '../../src/doctor/report.js';
 import { splitSignature } from '../../src/sign/moduleSignature.js';
-import { loadSchema, validate } from '../tree/jsonSchema.js';
+import { loadSchema, validate } from '../status/jsonSchema.js';
 import {
   K47,
   K50,

@@ -12,10 +12,10 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { defaultPaths } from '../../src/config/paths.js';
+import { defaultPaths } from '../../src/core/paths.js';
 import { DkmsError } from '../../src/core/errors.js';
 import { silentReporter } from '../../src/core/host.js';
-import { createContext } from '../../src/engine/context.js';
+import { createContext } from '../../src/core/context.js';
 import { runSteps } from '../../src/packaging/steps.js';
 
 describe('runSteps', () => {

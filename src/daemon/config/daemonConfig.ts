@@ -1,7 +1,7 @@
 import { parse } from 'ini';
 import { z } from 'zod';
-import { parallelJobs, resolvePaths, type FrameworkConf } from '../../config/framework.js';
-import type { DkmsPaths } from '../../config/paths.js';
+import { parallelJobs, resolvePaths, type FrameworkConf } from '../../core/framework.js';
+import type { DkmsPaths } from '../../core/paths.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/dkms/dkmsd.conf';
 export const DEFAULT_SOCKET = '/run/dkms/dkmsd.sock';

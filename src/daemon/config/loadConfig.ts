@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readFrameworkConf, type FrameworkConf } from '../../config/framework.js';
-import { defaultPaths } from '../../config/paths.js';
+import { readFrameworkConf, type FrameworkConf } from '../../core/framework.js';
+import { defaultPaths } from '../../core/paths.js';
 import {
   ConfigError,
   DEFAULT_CONFIG_FILE,

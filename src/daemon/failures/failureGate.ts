@@ -1,8 +1,8 @@
 import { DkmsError } from '../../core/errors.js';
 import type { JobResult } from '../../engine/autoinstall.js';
 import type { AutoinstallJob } from '../../engine/autoinstallPlan.js';
-import type { DkmsContext } from '../../engine/context.js';
-import type { BuildRef, ModuleVersionRef } from '../../tree/stateTree.js';
+import type { DkmsContext } from '../../core/context.js';
+import type { BuildRef, ModuleVersionRef } from '../../core/stateTree.js';
 import type { KernelProbe } from '../watch/kernelProbe.js';
 import { buildFingerprint } from './fingerprint.js';
 import type { FailureMemory, FailureRecord } from './failureMemory.js';

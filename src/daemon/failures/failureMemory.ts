@@ -1,8 +1,8 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
-import type { BuildRef } from '../../tree/stateTree.js';
-import { buildKey } from '../queue/buildQueue.js';
+import type { BuildRef } from '../../core/stateTree.js';
+import { buildKey } from '../../engine/queue/buildQueue.js';
 
 const recordSchema = z.object({
   module: z.string(),

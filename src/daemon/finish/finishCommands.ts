@@ -1,6 +1,6 @@
 import { accessSync, constants, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLEAN_PATH } from '../../conf/bashEval.js';
+import { CLEAN_PATH } from '../../core/bashEval.js';
 import type { CommandSetting } from '../config/daemonConfig.js';
 
 /** A command run once per finished kernel; `argv` is undefined when it cannot run for that kernel. */

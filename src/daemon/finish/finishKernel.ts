@@ -1,4 +1,4 @@
-import type { DkmsContext } from '../../engine/context.js';
+import type { DkmsContext } from '../../core/context.js';
 import type { FinishStepResult } from '../../protocol/messages.js';
 import type { FinishCommand } from './finishCommands.js';
 import { planKernelFinish } from './finishPlan.js';

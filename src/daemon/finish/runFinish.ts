@@ -1,8 +1,8 @@
 import { execa } from 'execa';
 import { isDkmsError } from '../../core/errors.js';
-import type { DkmsContext } from '../../engine/context.js';
+import type { DkmsContext } from '../../core/context.js';
 import { runDepmod } from '../../engine/depmod.js';
-import { buildEnv } from '../../engine/exec.js';
+import { buildEnv } from '../../core/exec.js';
 import type { FinishStepResult } from '../../protocol/messages.js';
 import type { FinishAction, FinishPlan, PlannedStep } from './finishPlan.js';
 

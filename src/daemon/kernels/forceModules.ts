@@ -1,5 +1,5 @@
 import type { AutoinstallCandidate } from '../../engine/autoinstallPlan.js';
-import type { ModuleVersionRef } from '../../tree/stateTree.js';
+import type { ModuleVersionRef } from '../../core/stateTree.js';
 
 /**
  * A module named by `module-added` is built like `dkms install` would, AUTOINSTALL or not

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { MemoryReporter } from '../../core/host.js';
 import { runAutoinstallJob } from '../../engine/autoinstall.js';
-import type { DkmsContext } from '../../engine/context.js';
-import type { BuildRunner } from '../queue/buildQueue.js';
+import type { DkmsContext } from '../../core/context.js';
+import type { BuildRunner } from '../../engine/queue/buildQueue.js';
 
 /** Lines of a failed job's output kept in the log record. */
 const TAIL_LINES = 15;

@@ -1,6 +1,7 @@
 import { isDkmsError } from '../../core/errors.js';
 import { MemoryReporter } from '../../core/host.js';
-import type { DkmsContext } from '../../engine/context.js';
+import type { DkmsContext } from '../../core/context.js';
+import { unbuildForKernel } from '../../engine/kernelRemoval.js';
 import type { RemovalOutcome } from '../../protocol/messages.js';
 
 /** What `dkms kernel_prerm` does for one kernel, with the output captured. Never throws. */
@@ -11,7 +12,6 @@ export async function removeKernelModules(
 ): Promise<{ outcome: RemovalOutcome; output: string }> {
   const reporter = new MemoryReporter();
   try {
-    const { unbuildForKernel } = await import('../../commands/kernelHooks.js');
     const removed = await unbuildForKernel(
       { ...ctx, reporter },
       kernel,

@@ -1,7 +1,7 @@
 import type { JobResult } from '../../engine/autoinstall.js';
 import type { AutoinstallPlan } from '../../engine/autoinstallPlan.js';
 import type { FailedModule, FinishStepResult, KernelOutcome } from '../../protocol/messages.js';
-import type { ModuleVersionRef } from '../../tree/stateTree.js';
+import type { ModuleVersionRef } from '../../core/stateTree.js';
 import type { FailureRecord } from '../failures/failureMemory.js';
 
 type Entry =

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { isKernelRelease } from '../../protocol/names.js';
+import { isKernelRelease } from '../../util/names.js';
 
 /** A kernel directory of the install tree and where its headers are, if anywhere. */
 export interface KernelProbe {

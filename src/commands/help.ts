@@ -1,6 +1,6 @@
 import type { Action } from './args.js';
 
-export const VERSION = '3.4.0-ts.0.1.0';
+export { DKMS_VERSION as VERSION } from '../core/version.js';
 
 export const USAGE = `Usage: dkms [action] [options]
   [action]  = { add | remove | build | unbuild | install | uninstall | match |

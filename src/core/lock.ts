@@ -12,7 +12,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DkmsError } from '../core/errors.js';
+import type { DkmsContext } from './context.js';
+import { DkmsError } from './errors.js';
 
 /** Where lock files live: /run/lock/dkms when writable, else the temporary directory. */
 function lockDir(): string {
@@ -117,3 +118,9 @@ async function withFileLock<T>(
     }
   }
 }
+
+export const lockModule = <T>(
+  ctx: DkmsContext,
+  module: string,
+  body: () => Promise<T>,
+): Promise<T> => withModuleLock(ctx.paths.dkmsTree, module, body, ctx.signal);

@@ -1,5 +1,5 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { CLEAN_PATH } from '../conf/bashEval.js';
+import { CLEAN_PATH } from './bashEval.js';
 
 export interface RunResult {
   exitCode: number | undefined;

@@ -1,7 +1,7 @@
 import PQueue from 'p-queue';
 import { DkmsError } from '../../core/errors.js';
-import type { JobResult } from '../../engine/autoinstall.js';
-import type { BuildRef } from '../../tree/stateTree.js';
+import type { JobResult } from '../autoinstall.js';
+import type { BuildRef } from '../../core/stateTree.js';
 import { makeJobsFor } from './makeJobs.js';
 
 /** One module/version to build and install for one kernel/arch. */

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { DkmsConf } from '../conf/dkmsConf.js';
-import type { DkmsPaths } from '../config/paths.js';
-import { failedLogPath, type StateTree } from './stateTree.js';
+import type { DkmsPaths } from '../core/paths.js';
+import { failedLogPath, type StateTree } from '../core/stateTree.js';
 import {
   ANNOTATIONS,
   findModuleFile,

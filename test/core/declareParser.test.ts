@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseDeclareOutput } from '../../src/conf/declareParser.js';
+import { parseDeclareOutput } from '../../src/core/declareParser.js';
 
 describe('parseDeclareOutput', () => {
   it('parses scalars, arrays, ANSI-C strings and multi-line values', () => {

@@ -1,5 +1,5 @@
-import type { JobResult } from '../../engine/autoinstall.js';
-import type { AutoinstallJob } from '../../engine/autoinstallPlan.js';
+import type { JobResult } from '../autoinstall.js';
+import type { AutoinstallJob } from '../autoinstallPlan.js';
 import type { BuildQueue } from './buildQueue.js';
 
 export interface PlanTarget {

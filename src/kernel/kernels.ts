@@ -1,7 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
-import { byteOrder } from '../tree/stateTree.js';
+import { byteOrder } from '../core/stateTree.js';
 
 /** The running kernel's release (`uname -r`); DKMS_RUNNING_KERNEL overrides it for sandboxes. */
 export const runningKernel = (): string => process.env['DKMS_RUNNING_KERNEL'] || release();

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { bashEvaluate, scalar } from '../conf/bashEval.js';
+import { bashEvaluate, scalar } from './bashEval.js';
 import { defaultParallelJobs, defaultPaths, type DkmsPaths } from './paths.js';
 
 /** Variables dkms 3.x accepts from framework.conf (everything else stays in the script). */

@@ -1,7 +1,7 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DkmsConf } from '../conf/dkmsConf.js';
-import type { BuildRef, ModuleVersionRef, StateTree } from './stateTree.js';
+import type { BuildRef, ModuleVersionRef, StateTree } from '../core/stateTree.js';
 
 export type ModuleState = 'added' | 'broken' | 'built' | 'installed';
 

@@ -1,9 +1,9 @@
 import { machine } from 'node:os';
-import type { Reporter } from '../core/host.js';
-import type { FrameworkConf } from '../config/framework.js';
-import type { DkmsPaths } from '../config/paths.js';
-import { readDistro } from '../kernel/kernel.js';
-import { StateTree } from '../tree/stateTree.js';
+import type { Reporter } from './host.js';
+import type { FrameworkConf } from './framework.js';
+import type { DkmsPaths } from './paths.js';
+import { readDistro } from './osRelease.js';
+import { StateTree } from './stateTree.js';
 
 /** Everything an engine operation needs to know about the system it runs on. */
 export interface DkmsContext {

@@ -6,7 +6,7 @@ import {
   parseMakeLogHeader,
   STATUS_SCHEMA_VERSION,
   type StatusDocument,
-} from '../../src/tree/statusJson.js';
+} from '../../src/status/statusJson.js';
 import {
   ARCH,
   K47,

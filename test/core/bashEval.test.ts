@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { bashEvaluate, scalar } from '../../src/conf/bashEval.js';
+import { bashEvaluate, scalar } from '../../src/core/bashEval.js';
 import { DKMS_CONF_VARIABLES } from '../../src/conf/directives.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bash-eval.'));
