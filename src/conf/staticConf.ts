@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { FileMemo } from '../core/fileMemo.js';
 
 /** Variables whose value is the same for every kernel a module is evaluated for. */
 const KERNEL_INDEPENDENT = new Set([
@@ -11,16 +12,19 @@ const KERNEL_INDEPENDENT = new Set([
   'module_version',
 ]);
 
-const cache = new Map<string, boolean>();
-
 /**
  * Whether a conf file's result cannot depend on the kernel: plain assignments whose only
  * expansions are of kernel-independent variables, no command substitution, no sourcing, no
  * redirections. Such a conf is evaluated once for all kernels of a module/version.
  */
 export function isKernelIndependent(file: string): boolean {
-  const known = cache.get(file);
-  if (known !== undefined) return known;
+  return verdicts.get(file);
+}
+
+// Kept for the life of dkmsd, keyed on the file's identity: an edited conf is read again.
+const verdicts = new FileMemo(judge);
+
+function judge(file: string): boolean {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -40,6 +44,5 @@ export function isKernelIndependent(file: string): boolean {
       }
     }
   }
-  cache.set(file, independent);
   return independent;
 }

@@ -65,6 +65,8 @@ export class Daemon implements DaemonCore {
         reporter: logReporter(logger),
       }),
       signal: this.abort.signal,
+      // No cache for the life of the daemon: each unit of work brings its own.
+      confCache: undefined,
     };
     this.kernels = new KernelTracker({
       installTree: config.paths.installTree,

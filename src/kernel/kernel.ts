@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { FileMemo } from '../core/fileMemo.js';
 
 /** Where a kernel's build tree (headers) is: `<install_tree>/<kver>/build` unless overridden. */
 export function kernelSourceDir(installTree: string, kernel: string, override?: string): string {
@@ -18,11 +19,15 @@ export function kernelConfigPath(sourceDir: string, override?: string): string {
   return existsSync(auto) ? auto : join(sourceDir, '.config');
 }
 
-const configCache = new Map<string, ReadonlyMap<string, string> | undefined>();
-
 /** CONFIG_X -> value ("y", "m", quoted strings unquoted), or undefined without a config. */
 export function readKernelConfig(path: string): ReadonlyMap<string, string> | undefined {
-  if (configCache.has(path)) return configCache.get(path);
+  return kernelConfigs.get(path);
+}
+
+// Kept for the life of dkmsd, keyed on the file's identity: new headers are read again.
+const kernelConfigs = new FileMemo(parseKernelConfig);
+
+function parseKernelConfig(path: string): ReadonlyMap<string, string> | undefined {
   let config: Map<string, string> | undefined;
   try {
     config = new Map();
@@ -34,7 +39,6 @@ export function readKernelConfig(path: string): ReadonlyMap<string, string> | un
   } catch {
     config = undefined;
   }
-  configCache.set(path, config);
   return config;
 }
 

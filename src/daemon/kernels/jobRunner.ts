@@ -19,6 +19,8 @@ export function createJobRunner(base: DkmsContext, logger: Logger): BuildRunner 
       reporter,
       parallelJobs: makeJobs,
       signal,
+      // One job, one unit of work: confs are evaluated afresh, once for build and install.
+      confCache: new Map(),
       kernelSourceDir: request.kernelSourceDir ?? base.kernelSourceDir,
     };
     const result = await runAutoinstallJob(

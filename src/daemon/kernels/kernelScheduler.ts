@@ -177,6 +177,8 @@ export class KernelScheduler extends EventEmitter<SchedulerEvents> {
       ...this.options.ctx,
       kernelSourceDir: probe.headersElsewhere ? probe.headers : this.options.ctx.kernelSourceDir,
       reporter: logReporter(this.options.logger.child({ kernel: probe.kernel })),
+      // Each planning, finish or removal evaluates confs afresh: a fixed dkms.conf is seen.
+      confCache: new Map(),
       ...extra,
     };
   }
