@@ -3,6 +3,7 @@ import { DkmsError, EXIT_SKIPPED, isDkmsError } from '../core/errors.js';
 import { defaultArch, type DkmsContext } from '../core/context.js';
 import { runningKernel } from '../kernel/kernels.js';
 import type { BuildRef, ModuleVersionRef } from '../core/stateTree.js';
+import { compareVersions } from '../util/version.js';
 
 /** `-m`/`-v` (or MODULE/VERSION); a lone module with exactly one version in the tree takes it. */
 export function moduleVersionArgs(
@@ -71,7 +72,10 @@ export function kernelArches(
         { exitCode: 3 },
       );
     if (!ref) return [];
-    return ctx.tree.builds(ref).map((b) => ({ kernel: b.kernel, arch: b.arch }));
+    return inStatusOrder(ctx.tree.builds(ref), (b) => ctx.tree.isInstalled(b)).map((b) => ({
+      kernel: b.kernel,
+      arch: b.arch,
+    }));
   }
   const kernels = args.kernels.length > 0 ? args.kernels : [runningKernel()];
   for (const kernel of kernels) {
@@ -89,6 +93,22 @@ export function kernelArches(
     kernel,
     arch: args.arches[i] ?? args.arches[0] ?? defaultArch(),
   }));
+}
+
+/**
+ * The order `--all` visits builds in: upstream reads `module_status_built | sort -V`, lines
+ * `built m/v/k/a` and `installed m/v/k/a`, so built-only kernels come first.
+ */
+export function inStatusOrder(
+  builds: BuildRef[],
+  isInstalled: (b: BuildRef) => boolean,
+): BuildRef[] {
+  const line = (b: BuildRef): string =>
+    `${isInstalled(b) ? 'installed' : 'built'} ${b.module}/${b.version}/${b.kernel}/${b.arch}`;
+  return builds
+    .map((build) => ({ build, line: line(build) }))
+    .sort((x, y) => compareVersions(x.line, y.line))
+    .map(({ build }) => build);
 }
 
 /** install/uninstall & co. write the system's module tree: root only, as upstream. */

@@ -1,5 +1,5 @@
 import { DkmsError } from '../core/errors.js';
-import { bashRegexMatch, compareVersions } from '../util/version.js';
+import { bashRegexMatch, compareVer } from '../util/version.js';
 import { DEPRECATED_DIRECTIVES } from './directives.js';
 
 /** One kernel module a package produces (one index of the BUILT_/DEST_ arrays). */
@@ -264,15 +264,15 @@ export function buildExclusion(raw: RawConf, ctx: ConfContext): string | undefin
     return `BUILD_EXCLUSIVE_KERNEL="${kernel}" does not match ${ctx.kernelver}`;
   }
   const min = scalarOf(raw, 'BUILD_EXCLUSIVE_KERNEL_MIN');
-  if (min && compareVersions(ctx.kernelver, min) < 0) {
+  if (min && compareVer(ctx.kernelver, min) < 0) {
     return `kernel ${ctx.kernelver} is older than BUILD_EXCLUSIVE_KERNEL_MIN="${min}"`;
   }
   const max = scalarOf(raw, 'BUILD_EXCLUSIVE_KERNEL_MAX');
-  if (max && compareVersions(ctx.kernelver, max) > 0) {
+  if (max && compareVer(ctx.kernelver, max) > 0) {
     return `kernel ${ctx.kernelver} is newer than BUILD_EXCLUSIVE_KERNEL_MAX="${max}"`;
   }
   const obsolete = scalarOf(raw, 'OBSOLETE_BY');
-  if (obsolete && compareVersions(ctx.kernelver, obsolete) >= 0) {
+  if (obsolete && compareVer(ctx.kernelver, obsolete) >= 0) {
     return `OBSOLETE_BY="${obsolete}": kernel ${ctx.kernelver} already provides this module`;
   }
   const arch = scalarOf(raw, 'BUILD_EXCLUSIVE_ARCH');

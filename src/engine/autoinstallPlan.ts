@@ -1,4 +1,4 @@
-import { compareVersions } from '../util/version.js';
+import { compareVer } from '../util/version.js';
 import type { ModuleVersionRef } from '../core/stateTree.js';
 
 /** What the planner knows of one module for one kernel (gathered by the caller). */
@@ -29,13 +29,12 @@ export interface AutoinstallPlan {
   unsatisfied: (ModuleVersionRef & { missing: string[] })[];
 }
 
-/** The newest version of each module, as dkms picks it for autoinstall. */
+/** The newest version of each module, as dkms picks it for autoinstall (by VER(), the first seen on a tie). */
 export function newestVersions<T extends ModuleVersionRef>(entries: readonly T[]): T[] {
   const newest = new Map<string, T>();
   for (const entry of entries) {
     const current = newest.get(entry.module);
-    if (!current || compareVersions(entry.version, current.version) > 0)
-      newest.set(entry.module, entry);
+    if (!current || compareVer(entry.version, current.version) > 0) newest.set(entry.module, entry);
   }
   return [...newest.values()];
 }

@@ -21,7 +21,7 @@ import { runBuildScript } from './scripts.js';
 import { finishJournal, recordPlaced, recoverInterruptedInstall } from './installJournal.js';
 import { runTool } from '../core/exec.js';
 import { restoreOriginals } from './originals.js';
-import { compareVersions } from '../util/version.js';
+import { compareVer } from '../util/version.js';
 
 export interface InstallOptions {
   force?: boolean;
@@ -66,7 +66,7 @@ async function versionConflict(
     const what = ours.version ? `at version ${ours.version}` : '(unversioned module)';
     return `Module ${theirsFile} already installed ${what}, override by specifying --force`;
   }
-  if (compareVersions(theirs.version, ours.version) > 0) {
+  if (compareVer(theirs.version, ours.version) > 0) {
     return `Module version ${ours.version} for ${name}.ko is not newer than what is already found in kernel (${theirs.version}).\nYou may override by specifying --force.`;
   }
   return undefined;
