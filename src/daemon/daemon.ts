@@ -262,7 +262,10 @@ export class Daemon implements DaemonCore {
       result.status === 'failed'
         ? { code: result.error.code, message: result.error.message, logPath: result.error.logPath }
         : {};
-    this.logger.info(
+    // A failed build is an error (journalctl -p err lists it); a cancelled one is not.
+    const level =
+      result.status !== 'failed' ? 'info' : result.error.code === 'ABORTED' ? 'warn' : 'error';
+    this.logger[level](
       { module, version, kernel, arch, status: result.status, durationMs, ...failure },
       'build finished',
     );

@@ -15,7 +15,9 @@ Exit status of notify and status: 0 done, 1 the daemon reported failures,
 const TOPICS: Record<string, string> = {
   run: `Usage: dkmsd run [--config FILE]
 Runs the daemon in the foreground (systemd: Type=notify, socket activation through
-LISTEN_FDS). Logs are JSON lines on stdout.
+LISTEN_FDS). Logs go to stdout: under systemd (JOURNAL_STREAM) one line per event with a
+syslog priority, so journalctl -u dkmsd -p err lists failed builds; JSON lines elsewhere
+(log_format = json|journal|auto).
 
 On start it builds what is missing for the running kernel and every kernel with headers
 (autoinstall_all_kernels), then watches the install tree and the source tree: a kernel whose
@@ -25,7 +27,7 @@ modules removed from the dkms tree. SIGTERM cancels builds and exits.
 
   --config FILE   dkmsd.conf (default /etc/dkms/dkmsd.conf when it exists). Keys:
                   dkms_tree source_tree install_tree conf_dir socket concurrency make_jobs
-                  debounce_ms initramfs_command udev_command log_level
+                  debounce_ms initramfs_command udev_command log_level log_format
                   autoinstall_all_kernels state_file; see docs/daemon.md.`,
   notify: `Usage: dkmsd notify EVENT ARGS [options]
 Tells a running dkmsd about an event. Events:

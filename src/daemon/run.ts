@@ -11,7 +11,7 @@ import { SdNotifier } from './systemd/sdNotify.js';
  * (SIGTERM/SIGINT: 0; a failure to start: 1).
  */
 export async function runDaemon(config: DaemonConfig): Promise<number> {
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, config.logFormat);
   const notifier = new SdNotifier(logger);
   const daemon = new Daemon(config, logger, notifier, {
     runningKernel: runningKernel(),
@@ -28,7 +28,7 @@ export async function runDaemon(config: DaemonConfig): Promise<number> {
   process.once('SIGTERM', () => stopRequested('SIGTERM'));
   process.once('SIGINT', () => stopRequested('SIGINT'));
   process.on('SIGPIPE', () => undefined);
-  // A bug, not a bad request (those never throw out of the server): log it as JSON and let
+  // A bug, not a bad request (those never throw out of the server): log it and let
   // systemd restart the service.
   process.on('uncaughtException', (error) => {
     logger.fatal({ err: error }, 'uncaught exception');

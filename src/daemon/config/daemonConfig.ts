@@ -7,6 +7,9 @@ export const DEFAULT_CONFIG_FILE = '/etc/dkms/dkmsd.conf';
 export const DEFAULT_SOCKET = '/run/dkms/dkmsd.sock';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['auto', 'json', 'journal'] as const;
+/** `auto`: `journal` when stdout goes to journald (JOURNAL_STREAM), else `json`. */
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** An external command dkmsd runs when a kernel is finished. */
 export type CommandSetting =
@@ -51,6 +54,8 @@ export const configFileSchema = z
     udev_command: z.string(),
     /** @default 'info' */
     log_level: z.enum(LOG_LEVELS),
+    /** JSON lines, or one `<priority>event: details` line per event for journald. @default 'auto' */
+    log_format: z.enum(LOG_FORMATS),
     /** Boot catch-up and rescan plan every kernel with headers, not only the running one. @default yes */
     autoinstall_all_kernels: flag,
     /** Remembered build failures. @default '<dkms_tree>/.dkmsd-failures.json' */
@@ -72,6 +77,7 @@ export interface DaemonConfig {
   initramfsCommand: CommandSetting;
   udevCommand: CommandSetting;
   logLevel: LogLevel;
+  logFormat: LogFormat;
   allKernels: boolean;
   stateFile: string;
 }
@@ -141,6 +147,7 @@ export function resolveDaemonConfig(
     udevCommand:
       file.udev_command === undefined ? { kind: 'auto' } : commandSetting(file.udev_command),
     logLevel: file.log_level ?? 'info',
+    logFormat: file.log_format ?? 'auto',
     allKernels: file.autoinstall_all_kernels ?? (frameworkAll ? frameworkAll !== '' : true),
     stateFile: file.state_file ?? `${paths.dkmsTree.replace(/\/+$/, '')}/.dkmsd-failures.json`,
   };
