@@ -5,6 +5,8 @@ import { lockModule } from '../core/lock.js';
 import type { Command } from './types.js';
 
 export const add: Command = async (ctx, args) => {
+  // Every name is checked before the first file is copied.
+  kernelArches(ctx, args, undefined, 'add');
   if (args.archive && !args.module) {
     const ref = await loadTarball(ctx, args.archive, { force: args.force });
     if (!ref) return { exitCode: 0 };

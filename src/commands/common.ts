@@ -4,6 +4,7 @@ import { defaultArch, type DkmsContext } from '../core/context.js';
 import { runningKernel } from '../kernel/kernels.js';
 import type { BuildRef, ModuleVersionRef } from '../core/stateTree.js';
 import { compareVersions } from '../util/version.js';
+import { kernelReleaseProblem, moduleWordProblem } from '../util/names.js';
 
 /** `-m`/`-v` (or MODULE/VERSION); a lone module with exactly one version in the tree takes it. */
 export function moduleVersionArgs(
@@ -23,14 +24,11 @@ export function moduleVersionArgs(
       `Arguments <module> and <module-version> are not specified.\nUsage: ${action} <module>/<module-version> or\n       ${action} -m <module>/<module-version> or\n       ${action} -m <module> -v <module-version>`,
     );
   }
-  if (
-    module.includes('/') ||
-    module.split('/').includes('..') ||
-    version.split('/').includes('..') ||
-    module === '.' ||
-    module === '..'
-  ) {
-    throw new DkmsError('BAD_PATH', `Invalid module name or version: ${module}/${version}`);
+  const why = moduleWordProblem(module) ?? moduleWordProblem(version);
+  if (why) {
+    throw new DkmsError('BAD_PATH', `Invalid module name or version: ${module}/${version}`, {
+      hint: `Module names and versions are path components: ${why}.`,
+    });
   }
   return { module, version };
 }
@@ -78,10 +76,10 @@ export function kernelArches(
     }));
   }
   const kernels = args.kernels.length > 0 ? args.kernels : [runningKernel()];
-  for (const kernel of kernels) {
-    if (!kernel || kernel.includes('/') || kernel === '.' || kernel === '..' || /\s/.test(kernel)) {
-      throw new DkmsError('USAGE', `Invalid kernel version '${kernel}'.`, { exitCode: 16 });
-    }
+  for (const kernel of kernels) checkKernelRelease(kernel);
+  for (const arch of args.arches) {
+    const why = moduleWordProblem(arch);
+    if (why) throw new DkmsError('USAGE', `Invalid arch '${arch}': ${why}.`, { exitCode: 16 });
   }
   if (args.arches.length > 1 && args.arches.length !== kernels.length) {
     throw new DkmsError(
@@ -109,6 +107,13 @@ export function inStatusOrder(
     .map((build) => ({ build, line: line(build) }))
     .sort((x, y) => compareVersions(x.line, y.line))
     .map(({ build }) => build);
+}
+
+/** A kernel release from the command line, checked before it becomes part of any path. */
+export function checkKernelRelease(kernel: string): void {
+  const why = kernelReleaseProblem(kernel);
+  if (why)
+    throw new DkmsError('USAGE', `Invalid kernel version '${kernel}': ${why}.`, { exitCode: 16 });
 }
 
 /** install/uninstall & co. write the system's module tree: root only, as upstream. */

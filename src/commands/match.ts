@@ -1,7 +1,7 @@
 import { DkmsError } from '../core/errors.js';
 import { installModule } from '../engine/install.js';
 import { computeStatus } from './status.js';
-import { kernelArches, requireRootForSystemTree } from './common.js';
+import { checkKernelRelease, kernelArches, requireRootForSystemTree } from './common.js';
 import { lockModule } from '../core/lock.js';
 import { depmodAll } from '../engine/depmod.js';
 import type { Command } from './types.js';
@@ -15,6 +15,7 @@ export const match: Command = async (ctx, args) => {
       'Invalid number of parameters passed.\nUsage: match --templatekernel=<kernel-version> -k <kernel-version>\n   or: match --templatekernel=<kernel-version> -k <kernel-version> <module>',
     );
   }
+  checkKernelRelease(args.templateKernel);
   const [target] = kernelArches(ctx, args, undefined, 'match');
   if (!target) throw new DkmsError('USAGE', 'match needs -k KERNEL.');
   if (args.templateKernel === target.kernel) {

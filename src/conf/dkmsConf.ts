@@ -1,6 +1,7 @@
 import { DkmsError } from '../core/errors.js';
 import { bashRegexMatch, compareVer } from '../util/version.js';
 import { DEPRECATED_DIRECTIVES } from './directives.js';
+import { moduleWordProblem, relativePathProblem } from '../util/names.js';
 
 /** One kernel module a package produces (one index of the BUILT_/DEST_ arrays). */
 export interface ModuleEntry {
@@ -73,8 +74,6 @@ export function remapDestLocation(declared: string, distro: string): string {
   return declared;
 }
 
-const hasTraversal = (value: string): boolean => value.split('/').includes('..');
-
 /**
  * Turns the variables a dkms.conf set into what dkms acts on for one kernel, with upstream's
  * defaults and checks. Pure: everything it needs is in `raw` and `ctx`.
@@ -86,8 +85,13 @@ export function resolveDkmsConf(raw: RawConf, ctx: ConfContext): DkmsConf {
   const packageVersion = scalarOf(raw, 'PACKAGE_VERSION');
   if (!packageName) problems.push("No 'PACKAGE_NAME' directive specified.");
   if (!packageVersion) problems.push("No 'PACKAGE_VERSION' directive specified.");
-  if (packageName.includes('/') || hasTraversal(packageName)) {
-    problems.push(`'PACKAGE_NAME' must not contain '/' or '..': ${packageName}`);
+  // These become path components (<tree>/<m>/<v>, <source_tree>/<m>-<v>): checked before use.
+  for (const [what, value] of [
+    ['PACKAGE_NAME', packageName],
+    ['PACKAGE_VERSION', packageVersion],
+  ] as const) {
+    const why = value ? moduleWordProblem(value) : undefined;
+    if (why) problems.push(`'${what}' cannot be used as a path component (${why}): ${value}`);
   }
 
   const built = arrayOf(raw, 'BUILT_MODULE_NAME');
@@ -135,11 +139,14 @@ export function resolveDkmsConf(raw: RawConf, ctx: ConfContext): DkmsConf {
       ['BUILT_MODULE_NAME', builtName],
       ['DEST_MODULE_NAME', entry.destName],
     ] as const) {
-      if (value.includes('/'))
-        problems.push(`'${what}' must not contain '/' in record #${i}: ${value}`);
+      const why = value ? moduleWordProblem(value) : undefined;
+      if (why) problems.push(`'${what}' in record #${i} is not a module name (${why}): ${value}`);
     }
-    if (hasTraversal(location)) {
-      problems.push(`'BUILT_MODULE_LOCATION' must not contain '..' in record #${i}: ${location}`);
+    const locationProblem = relativePathProblem(location);
+    if (locationProblem) {
+      problems.push(
+        `'BUILT_MODULE_LOCATION' in record #${i} must stay in the build directory (${locationProblem}): ${location}`,
+      );
     }
     if (!declared) {
       problems.push(`No 'DEST_MODULE_LOCATION' directive specified for record #${i}.`);
@@ -147,8 +154,10 @@ export function resolveDkmsConf(raw: RawConf, ctx: ConfContext): DkmsConf {
       problems.push(
         `Directive 'DEST_MODULE_LOCATION' does not begin with '/kernel', '/updates', or '/extra' in record #${i}: ${declared}`,
       );
-    } else if (hasTraversal(declared)) {
-      problems.push(`'DEST_MODULE_LOCATION' must not contain '..' in record #${i}: ${declared}`);
+    } else if (relativePathProblem(declared)) {
+      problems.push(
+        `'DEST_MODULE_LOCATION' in record #${i} must stay in the kernel's module tree (${relativePathProblem(declared) ?? ''}): ${declared}`,
+      );
     }
     entry.destLocation = remapDestLocation(declared, ctx.distro);
     modules.push(entry);
@@ -162,7 +171,7 @@ export function resolveDkmsConf(raw: RawConf, ctx: ConfContext): DkmsConf {
 
   const patches = resolvePatches(raw, ctx.kernelver);
   for (const patch of patches) {
-    if (hasTraversal(patch)) {
+    if (relativePathProblem(patch)) {
       throw new DkmsError(
         'BAD_PATH',
         `Patch ${patch} as specified in dkms.conf contains '..' path component.`,

@@ -1,5 +1,6 @@
 import { lstatSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { assertComponents, joinUnder } from './safePath.js';
 
 /**
  * Read-only view of the dkms state tree (/var/lib/dkms), laid out exactly as dkms 3.x does:
@@ -20,8 +21,10 @@ export interface BuildRef extends ModuleVersionRef {
 }
 
 /** `<tree>/<m>/<v>/.failed-<kver>-<arch>.make.log`: a dot-file, invisible to dkms's globs. */
-export const failedLogPath = (versionDir: string, kernel: string, arch: string): string =>
-  join(versionDir, `.failed-${kernel}-${arch}.make.log`);
+export function failedLogPath(versionDir: string, kernel: string, arch: string): string {
+  assertComponents(versionDir, kernel, arch);
+  return join(versionDir, `.failed-${kernel}-${arch}.make.log`);
+}
 
 /** Byte-wise order, as bash globs sort in the C locale. */
 export const byteOrder = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -56,11 +59,12 @@ export class StateTree {
     readonly sourceTree: string,
   ) {}
 
+  /** Paths built from names go through joinUnder: a name can never lead out of the tree. */
   moduleDir(module: string): string {
-    return join(this.root, module);
+    return joinUnder(this.root, module);
   }
   versionDir(ref: ModuleVersionRef): string {
-    return join(this.root, ref.module, ref.version);
+    return joinUnder(this.root, ref.module, ref.version);
   }
   sourceLink(ref: ModuleVersionRef): string {
     return join(this.versionDir(ref), 'source');
@@ -70,7 +74,7 @@ export class StateTree {
   }
   /** `<tree>/<m>/<v>/<kver>/<arch>` */
   buildDir(ref: BuildRef): string {
-    return join(this.versionDir(ref), ref.kernel, ref.arch);
+    return joinUnder(this.versionDir(ref), ref.kernel, ref.arch);
   }
   builtModuleDir(ref: BuildRef): string {
     return join(this.buildDir(ref), 'module');
@@ -79,14 +83,16 @@ export class StateTree {
     return join(this.buildDir(ref), 'log', 'make.log');
   }
   kernelLink(module: string, kernel: string, arch: string): string {
-    return join(this.root, module, `kernel-${kernel}-${arch}`);
+    assertComponents(this.root, kernel, arch);
+    return joinUnder(this.root, module, `kernel-${kernel}-${arch}`);
   }
   originalModuleDir(module: string, kernel: string, arch: string): string {
-    return join(this.root, module, 'original_module', kernel, arch);
+    return joinUnder(this.root, module, 'original_module', kernel, arch);
   }
   /** `<source_tree>/<m>-<v>` */
   sourceDir(ref: ModuleVersionRef): string {
-    return join(this.sourceTree, `${ref.module}-${ref.version}`);
+    assertComponents(this.sourceTree, ref.module, ref.version);
+    return joinUnder(this.sourceTree, `${ref.module}-${ref.version}`);
   }
   /** The dkms.conf dkms reads for a module: through the source link. */
   confPath(ref: ModuleVersionRef): string {

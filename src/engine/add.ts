@@ -2,6 +2,7 @@ import { cpSync, existsSync, mkdirSync, realpathSync, rmSync, symlinkSync } from
 import { join, resolve } from 'node:path';
 import { loadConfOrThrow } from '../conf/loadConf.js';
 import { DkmsError } from '../core/errors.js';
+import { isInside } from '../core/safePath.js';
 import type { ModuleVersionRef } from '../core/stateTree.js';
 import type { DkmsContext } from '../core/context.js';
 import { defaultArch } from '../core/context.js';
@@ -39,7 +40,13 @@ export async function addSourceTree(
     });
   }
   const ref = { module: conf.packageName, version: conf.packageVersion };
+  // sourceDir refuses names that would lead outside the source tree, before anything is touched.
   const target = ctx.tree.sourceDir(ref);
+  if (isInside(from, target) || isInside(target, from)) {
+    throw new DkmsError('BAD_PATH', `Cannot copy ${from} to ${target}: one is inside the other.`, {
+      hint: `Add the module from a directory outside ${ctx.paths.sourceTree}, or as ${ref.module}/${ref.version}.`,
+    });
+  }
   if (force && existsSync(target) && from !== target)
     rmSync(target, { recursive: true, force: true });
   if ([target, ctx.tree.sourceLink(ref), ctx.tree.buildWorkDir(ref)].includes(from)) return ref;

@@ -1,6 +1,7 @@
 import { basename, join } from 'node:path';
 import type { DkmsConf } from '../conf/dkmsConf.js';
 import { failedLogPath, type BuildRef } from '../core/stateTree.js';
+import { resolveUnder } from '../core/safePath.js';
 
 /** Everything a build does, decided before anything runs. */
 export interface BuildPlan {
@@ -58,13 +59,20 @@ export function planBuild(input: BuildPlanInput): BuildPlan {
     logFile: join(stagingDir, 'log', 'make.log'),
     failedLogFile: join(workDir, 'make.log'),
     keptFailedLogFile: failedLogPath(versionDir, ref.kernel, ref.arch),
-    patches: conf.patches.map((name) => ({ name, file: join(workDir, 'patches', name) })),
+    patches: conf.patches.map((name) => ({
+      name,
+      file: resolveUnder(join(workDir, 'patches'), name, 'PATCH'),
+    })),
     preBuild: conf.preBuild,
     postBuild: conf.postBuild,
     makeCommand: withMakeDefaults(conf.makeCommand, input.parallelJobs, ref.kernel),
     modules: conf.modules.map((m) => ({
       name: m.builtName,
-      builtFile: join(workDir, `${m.builtLocation}${m.builtName}.ko`),
+      builtFile: resolveUnder(
+        workDir,
+        `${m.builtLocation}${m.builtName}.ko`,
+        'BUILT_MODULE_LOCATION',
+      ),
       destName: m.destName,
       strip: m.strip,
     })),

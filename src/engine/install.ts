@@ -8,7 +8,7 @@ import {
   writeFileSync,
   lstatSync,
 } from 'node:fs';
-import { basename, dirname, join, relative } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { loadConfOrThrow } from '../conf/loadConf.js';
 import type { DkmsConf } from '../conf/dkmsConf.js';
 import { DkmsError } from '../core/errors.js';
@@ -22,6 +22,7 @@ import { finishJournal, recordPlaced, recoverInterruptedInstall } from './instal
 import { runTool } from '../core/exec.js';
 import { restoreOriginals } from './originals.js';
 import { compareVer } from '../util/version.js';
+import { resolveUnder } from '../core/safePath.js';
 
 export interface InstallOptions {
   force?: boolean;
@@ -73,11 +74,6 @@ async function versionConflict(
 }
 
 export type InstallOutcome = 'installed' | 'already-installed';
-
-const isInside = (parent: string, child: string): boolean => {
-  const rel = relative(parent, child);
-  return rel !== '' && !rel.startsWith('..') && !rel.startsWith('/');
-};
 
 /** Every `<name>.ko[.xz|.zst|.gz]` under a kernel's module tree, not following links. */
 const findSameNamed = (libTree: string, name: string): string[] =>
@@ -196,10 +192,10 @@ export async function installModule(
     conf.modules.forEach((entry, i) => {
       if (skip.has(i)) return;
       const from = files[i] ?? '';
-      const destDir = libTree + entry.destLocation;
-      const to = join(destDir, basename(from));
-      if (!isInside(libTree, to))
-        throw new DkmsError('BAD_PATH', `Refusing to install ${to}: it is outside ${libTree}.`);
+      const to = join(
+        resolveUnder(libTree, entry.destLocation, 'DEST_MODULE_LOCATION'),
+        basename(from),
+      );
       backUpOriginal(ctx, ref, conf, i, libTree);
       ctx.reporter.info(`Installing ${to}`);
       recordPlaced(ctx, ref, [...placed, to]);

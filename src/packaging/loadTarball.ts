@@ -10,6 +10,7 @@ import { byteOrder, type ModuleVersionRef } from '../core/stateTree.js';
 import { withStaging } from './staging.js';
 import { runSteps, type PackagingStep } from './steps.js';
 import { extractArchive } from './tar.js';
+import { isKernelRelease, isModuleWord } from '../util/names.js';
 
 export interface LoadTarballOptions {
   /** Replace an added module's source and existing builds. @default false */
@@ -73,10 +74,6 @@ function detectLayout(root: string, archive: string): Layout {
   return { kind: 'plain', dir };
 }
 
-/** A name that stays one path component in `<tree>/<m>/<v>` and `<source_tree>/<m>-<v>`. */
-const isPathSafe = (name: string): boolean =>
-  name !== '' && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\0');
-
 async function packageOf(ctx: DkmsContext, confPath: string): Promise<ModuleVersionRef> {
   let ref: ModuleVersionRef;
   try {
@@ -95,7 +92,7 @@ async function packageOf(ctx: DkmsContext, confPath: string): Promise<ModuleVers
       hint: error instanceof Error ? error.message : undefined,
     });
   }
-  if (!isPathSafe(ref.module) || !isPathSafe(ref.version)) {
+  if (!isModuleWord(ref.module) || !isModuleWord(ref.version)) {
     throw new DkmsError(
       'TARBALL',
       `Refusing to load: its dkms.conf names the module '${ref.module}' version '${ref.version}', which would lead outside the trees.`,
@@ -125,10 +122,14 @@ function prebuiltSteps(
 ): PackagingStep[] {
   const steps: PackagingStep[] = [];
   for (const build of prebuiltBuilds(root)) {
+    if (!isKernelRelease(build.kernel) || !isModuleWord(build.arch)) {
+      ctx.reporter.warn(
+        `${build.kernel}/${build.arch} is not a kernel release and arch. Skipping...`,
+      );
+      continue;
+    }
     const target = ctx.tree.buildDir({ ...ref, ...build });
-    if (!/^[0-9]/.test(build.kernel)) {
-      ctx.reporter.warn(`${build.kernel} is not a kernel release. Skipping...`);
-    } else if (!isDir(join(build.dir, 'module'))) {
+    if (!isDir(join(build.dir, 'module'))) {
       ctx.reporter.warn(
         `dkms_main_tree/${build.kernel}/${build.arch} has no module directory. Skipping...`,
       );

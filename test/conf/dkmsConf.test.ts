@@ -70,9 +70,9 @@ describe('resolveDkmsConf', () => {
     };
     bad({ PACKAGE_VERSION: '1', DEST_MODULE_LOCATION: '/updates' }, /PACKAGE_NAME/);
     bad({ ...base, DEST_MODULE_LOCATION: '/usr/lib' }, /does not begin with/);
-    bad({ ...base, DEST_MODULE_LOCATION: '/updates/../../etc' }, /'\.\.'/);
+    bad({ ...base, DEST_MODULE_LOCATION: '/updates/../../etc' }, /"\.\."/);
     bad({ ...base, BUILT_MODULE_NAME: 'x.ko' }, /ends in '\.o' or '\.ko'/);
-    bad({ ...base, DEST_MODULE_NAME: '../x' }, /must not contain/);
+    bad({ ...base, DEST_MODULE_NAME: '../x' }, /not a module name/);
     bad({ ...base, AUTOINSTALL: 'maybe' }, /AUTOINSTALL/);
     bad({ ...base, BUILT_MODULE_LOCATION: '../../x' }, /BUILT_MODULE_LOCATION/);
   });
