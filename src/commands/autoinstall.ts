@@ -15,7 +15,7 @@ import { planAutoinstall, type AutoinstallPlan } from '../engine/autoinstallPlan
 import type { DkmsContext } from '../core/context.js';
 import { BuildQueue } from '../engine/queue/buildQueue.js';
 import { enqueuePlan } from '../engine/queue/enqueuePlan.js';
-import { countSourceUnits } from '../engine/queue/sourceUnits.js';
+import { BuildDurations, durationsFile, jobEstimator } from '../engine/queue/buildEstimates.js';
 import { headersPackageHint, headersPresent, kernelSourceDir } from '../kernel/kernel.js';
 import { kernelArches, requireRootForSystemTree } from './common.js';
 import { depmodAll } from '../engine/depmod.js';
@@ -40,10 +40,11 @@ export async function runPlanInParallel(
   const queue = new BuildQueue({
     concurrency: Math.max(1, Math.min(ctx.parallelJobs, availableParallelism())),
     cpus: ctx.parallelJobs,
-    run: (request, makeJobs, signal) => {
+    jobserver: true,
+    run: (request, makeJobs, signal, jobserver) => {
       const reporter = new MemoryReporter();
       captured.set(request.module, reporter);
-      const jobCtx: DkmsContext = { ...ctx, reporter, parallelJobs: makeJobs, signal };
+      const jobCtx: DkmsContext = { ...ctx, reporter, parallelJobs: makeJobs, signal, jobserver };
       const ref = { module: request.module, version: request.version };
       return runAutoinstallJob(jobCtx, ref, kernel, arch);
     },
@@ -53,7 +54,11 @@ export async function runPlanInParallel(
     arch,
     priority: 0,
     signal: ctx.signal ?? new AbortController().signal,
-    units: (job) => countSourceUnits(ctx.tree.sourceLink(job)),
+    // dkmsd's remembered durations, read only: the longest builds start first here too.
+    estimate: jobEstimator(
+      new BuildDurations(durationsFile(join(ctx.paths.dkmsTree, '.dkmsd-failures.json'))),
+      (job) => ctx.tree.sourceLink(job),
+    ),
   });
   const results: JobResult[] = [];
   for (const [i, job] of plan.jobs.entries()) {

@@ -2,6 +2,7 @@ import { machine } from 'node:os';
 import type { Reporter } from './host.js';
 import type { FrameworkConf } from './framework.js';
 import type { DkmsPaths } from './paths.js';
+import type { JobserverAuth } from './exec.js';
 import { readDistro } from './osRelease.js';
 import { StateTree } from './stateTree.js';
 
@@ -14,6 +15,8 @@ export interface DkmsContext {
   distro: string;
   /** `make -j` for one build. */
   parallelJobs: number;
+  /** A make jobserver shared with other builds: make runs without -j and joins it. */
+  jobserver?: JobserverAuth | undefined;
   /** --kernelsourcedir */
   kernelSourceDir?: string | undefined;
   /** --config: the kernel config file to use instead of the build tree's. */

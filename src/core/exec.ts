@@ -10,6 +10,13 @@ export interface RunResult {
   tail: string;
 }
 
+/** A GNU make jobserver a command's makes join: the pipe's fds in this process, its size. */
+export interface JobserverAuth {
+  readFd: number;
+  writeFd: number;
+  jobs: number;
+}
+
 export interface RunOptions {
   cwd: string;
   env?: Record<string, string | undefined>;
@@ -18,7 +25,22 @@ export interface RunOptions {
   signal?: AbortSignal | undefined;
   /** Milliseconds; 0 or undefined = none. */
   timeout?: number | undefined;
+  /** The pipe is inherited as fds 3 and 4 and named in MAKEFLAGS (make 4.3's pipe form). */
+  jobserver?: JobserverAuth | undefined;
 }
+
+/** The fds and MAKEFLAGS that let the makes of a command join a jobserver. */
+function jobserverOptions(
+  jobserver: JobserverAuth | undefined,
+  env: Record<string, string | undefined>,
+): { stdio: ['ignore', 'pipe', 'pipe', Fd, Fd] } | { stdin: 'ignore' } {
+  if (!jobserver) return { stdin: 'ignore' };
+  env['MAKEFLAGS'] = ` -j${jobserver.jobs} --jobserver-auth=3,4`;
+  return { stdio: ['ignore', 'pipe', 'pipe', jobserver.readFd as Fd, jobserver.writeFd as Fd] };
+}
+
+// execa's types name fds 3 to 9 only; any open fd is passed on at run time.
+type Fd = 3;
 
 /** The environment builds see: dkms's own, with a sane PATH when it has none. */
 export function buildEnv(
@@ -44,12 +66,13 @@ export async function runShell(command: string, options: RunOptions): Promise<Ru
   const { execa } = await loadExeca();
   const fd = options.logFile ? openSync(options.logFile, 'a') : undefined;
   let recent = '';
+  const env = { ...(options.env ?? buildEnv()) };
   const child = execa('bash', ['-c', command], {
     cwd: options.cwd,
-    env: options.env ?? buildEnv(),
+    env,
+    ...jobserverOptions(options.jobserver, env),
     extendEnv: false,
     detached: true,
-    stdin: 'ignore',
     all: true,
     buffer: false,
     reject: false,

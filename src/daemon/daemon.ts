@@ -12,6 +12,7 @@ import { createJobRunner } from './kernels/jobRunner.js';
 import { KernelScheduler } from './kernels/kernelScheduler.js';
 import { logReporter } from './logger.js';
 import { BuildQueue, type StartedBuild } from '../engine/queue/buildQueue.js';
+import { BuildDurations, durationsFile } from '../engine/queue/buildEstimates.js';
 import { createRequestHandlers, type DaemonCore } from './requestHandlers.js';
 import { SocketServer } from './server/socketServer.js';
 import { buildStatus } from './statusSnapshot.js';
@@ -43,6 +44,7 @@ export class Daemon implements DaemonCore {
   private readonly ctx: DkmsContext;
   private readonly arch = defaultArch();
   private readonly failures: FailureMemory;
+  private readonly durations: BuildDurations;
   private readonly queue: BuildQueue;
   private readonly server: SocketServer;
   private readonly watcher: KernelWatcher;
@@ -76,9 +78,11 @@ export class Daemon implements DaemonCore {
       distro: this.ctx.distro,
     });
     this.failures = new FailureMemory(config.stateFile, (message) => logger.warn(message));
+    this.durations = new BuildDurations(durationsFile(config.stateFile));
     this.queue = new BuildQueue({
       concurrency: config.concurrency,
       cpus: config.makeJobs,
+      jobserver: true,
       run: createJobRunner(this.ctx, logger),
       onStart: (build) => this.onBuildStart(build),
       onFinish: (build, result) => this.onBuildFinish(build, result),
@@ -87,6 +91,7 @@ export class Daemon implements DaemonCore {
       ctx: this.ctx,
       queue: this.queue,
       failures: this.failures,
+      durations: this.durations,
       logger,
       arch: this.arch,
       runningKernel: env.runningKernel,
@@ -251,13 +256,15 @@ export class Daemon implements DaemonCore {
 
   private onBuildStart(build: StartedBuild): void {
     const { module, version, kernel, arch } = build.request;
-    this.logger.info({ module, version, kernel, arch, makeJobs: build.makeJobs }, 'build started');
+    const { makeJobs, jobserver } = build;
+    this.logger.info({ module, version, kernel, arch, makeJobs, jobserver }, 'build started');
     this.updateStatus();
   }
 
   private onBuildFinish(build: StartedBuild, result: JobResult): void {
     const { module, version, kernel, arch } = build.request;
     const durationMs = Date.now() - build.startedAt.getTime();
+    if (result.status === 'installed') this.durations.record(module, durationMs);
     const failure =
       result.status === 'failed'
         ? { code: result.error.code, message: result.error.message, logPath: result.error.logPath }

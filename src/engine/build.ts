@@ -95,7 +95,7 @@ export async function buildModule(
     conf,
     versionDir: ctx.tree.versionDir(ref),
     sourceDir: sourceLink,
-    parallelJobs: ctx.parallelJobs,
+    parallelJobs: ctx.jobserver ? undefined : ctx.parallelJobs,
     kernelConfig: existsSync(configPath) ? configPath : undefined,
     stagingTag: `${process.pid}_${Date.now().toString(36)}`,
   });

@@ -33,16 +33,25 @@ export interface BuildPlanInput {
   conf: DkmsConf;
   versionDir: string;
   sourceDir: string;
-  parallelJobs: number;
+  /** `make -j`; undefined when make joins a jobserver (an explicit -j would leave it). */
+  parallelJobs: number | undefined;
   kernelConfig: string | undefined;
   /** Unique per attempt so concurrent or crashed builds never share a staging dir. */
   stagingTag: string;
 }
 
-/** dkms's `${make_command/#make/make -j$parallel_jobs KERNELRELEASE=$kernelver}`. */
-export function withMakeDefaults(command: string, jobs: number, kernel: string): string {
+/**
+ * dkms's `${make_command/#make/make -j$parallel_jobs KERNELRELEASE=$kernelver}`; without -j
+ * when the build joins a jobserver.
+ */
+export function withMakeDefaults(
+  command: string,
+  jobs: number | undefined,
+  kernel: string,
+): string {
+  const j = jobs === undefined ? '' : ` -j${jobs}`;
   return command.startsWith('make')
-    ? `make -j${jobs} KERNELRELEASE=${kernel}${command.slice('make'.length)}`
+    ? `make${j} KERNELRELEASE=${kernel}${command.slice('make'.length)}`
     : command;
 }
 

@@ -67,6 +67,7 @@ async function logged(
     env,
     logFile: plan.logFile,
     signal: ctx.signal,
+    jobserver: ctx.jobserver,
   }).finally(() => {
     if (ticker) clearInterval(ticker);
     progress?.('');

@@ -95,7 +95,7 @@ describe('BuildQueue', () => {
         arch: 'x86_64',
         priority: 0,
         signal: new AbortController().signal,
-        units: () => 1,
+        estimate: () => ({ units: 1, estimateMs: 0 }),
       }),
     );
     assert.deepEqual(
@@ -123,6 +123,20 @@ describe('BuildQueue', () => {
     assert.deepEqual(
       events.filter((e) => e.startsWith('start')),
       ['start mine@running', 'start big@old', 'start small@old'],
+    );
+  });
+
+  it('starts the longest expected build first, remembered durations over source size', async () => {
+    const { queue, events } = fakeQueue({ concurrency: 1 });
+    const signal = new AbortController().signal;
+    await Promise.all([
+      queue.enqueue(request('many-files', 'K', { units: 300, estimateMs: 20_000 }), none, signal),
+      queue.enqueue(request('configure', 'K', { units: 2, estimateMs: 190_000 }), none, signal),
+      queue.enqueue(request('tiny', 'K', { units: 1, estimateMs: 2_000 }), none, signal),
+    ]);
+    assert.deepEqual(
+      events.filter((e) => e.startsWith('start')),
+      ['start configure@K', 'start many-files@K', 'start tiny@K'],
     );
   });
 

@@ -243,6 +243,7 @@ describe('statusLine: what systemd shows', () => {
         units: 1,
       },
       makeJobs: 1,
+      jobserver: false,
       startedAt: new Date(),
     };
     assert.equal(statusLine([build], 2, 0), 'Building hello/1.0 for K (2 waiting)');

@@ -12,12 +12,13 @@ const TAIL_LINES = 15;
  * job's output is captured, not interleaved), its share of `make -j`, the abort signal.
  */
 export function createJobRunner(base: DkmsContext, logger: Logger): BuildRunner {
-  return async (request, makeJobs, signal) => {
+  return async (request, makeJobs, signal, jobserver) => {
     const reporter = new MemoryReporter();
     const ctx: DkmsContext = {
       ...base,
       reporter,
       parallelJobs: makeJobs,
+      jobserver,
       signal,
       // One job, one unit of work: confs are evaluated afresh, once for build and install.
       confCache: new Map(),

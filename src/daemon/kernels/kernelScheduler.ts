@@ -12,7 +12,7 @@ import { finishKernel, type FinishSettings } from '../finish/finishKernel.js';
 import { logReporter } from '../logger.js';
 import type { BuildQueue } from '../../engine/queue/buildQueue.js';
 import { enqueuePlan } from '../../engine/queue/enqueuePlan.js';
-import { countSourceUnits } from '../../engine/queue/sourceUnits.js';
+import { jobEstimator, type BuildDurations } from '../../engine/queue/buildEstimates.js';
 import type { KernelProbe } from '../watch/kernelProbe.js';
 import { forceModules } from './forceModules.js';
 import { removeKernelModules } from './kernelRemoval.js';
@@ -43,6 +43,8 @@ export interface SchedulerOptions extends FinishSettings {
   ctx: DkmsContext;
   queue: BuildQueue;
   failures: FailureMemory;
+  /** Durations of past builds, for starting the longest first. */
+  durations: BuildDurations;
   logger: Logger;
   arch: string;
   /** Aborts everything (the daemon is stopping). */
@@ -241,7 +243,9 @@ export class KernelScheduler extends EventEmitter<SchedulerEvents> {
             priority: kernel === this.options.runningKernel ? 1 : 0,
             signal,
             settled,
-            units: (job) => countSourceUnits(this.options.ctx.tree.sourceLink(job)),
+            estimate: jobEstimator(this.options.durations, (job) =>
+              this.options.ctx.tree.sourceLink(job),
+            ),
             ...(record.probe.headersElsewhere && record.probe.headers
               ? { kernelSourceDir: record.probe.headers }
               : {}),

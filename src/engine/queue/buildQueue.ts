@@ -1,7 +1,10 @@
 import PQueue from 'p-queue';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DkmsError } from '../../core/errors.js';
+import type { JobserverAuth } from '../../core/exec.js';
 import type { JobResult } from '../autoinstall.js';
 import type { BuildRef } from '../../core/stateTree.js';
+import { MakeJobserver } from './jobserver.js';
 import { makeJobsFor } from './makeJobs.js';
 
 /** One module/version to build and install for one kernel/arch. */
@@ -10,21 +13,30 @@ export interface BuildRequest extends BuildRef {
   priority: number;
   /** Compile units: how much of `make -j` the build can use. */
   units: number;
+  /** How long the build is expected to take (ms): the longest start first. @default 0 */
+  estimateMs?: number;
   /** Headers somewhere else than `<install_tree>/<kver>/build` (--kernelsourcedir). */
   kernelSourceDir?: string | undefined;
 }
 
 export interface StartedBuild {
   request: BuildRequest;
+  /** Its own `make -j`, or the size of the jobserver it shares. */
   makeJobs: number;
+  /** Whether its makes join the queue's jobserver. */
+  jobserver: boolean;
   startedAt: Date;
 }
 
-/** Builds and installs one module; must not throw (failures are results). */
+/**
+ * Builds and installs one module; must not throw (failures are results). With a jobserver,
+ * make runs without -j and joins it.
+ */
 export type BuildRunner = (
   request: BuildRequest,
   makeJobs: number,
   signal: AbortSignal,
+  jobserver?: JobserverAuth,
 ) => Promise<JobResult>;
 
 export interface BuildQueueOptions {
@@ -32,17 +44,28 @@ export interface BuildQueueOptions {
   concurrency: number;
   /** `make -j` slots shared by the running builds. */
   cpus: number;
+  /**
+   * Share the slots through one GNU make jobserver (nested makes join it too) instead of a
+   * fixed `-j` per build; falls back to fixed shares where no jobserver can be opened.
+   * @default false
+   */
+  jobserver?: boolean;
   run: BuildRunner;
   onStart?: (build: StartedBuild) => void;
   onFinish?: (build: StartedBuild, result: JobResult) => void;
 }
 
+/** How often a build waiting for a jobserver token looks for one. */
+const TOKEN_POLL_MS = 50;
+
 /**
- * The running kernel's builds first; among equals, the biggest first: started last, a long
- * build would keep one CPU busy long after everything else is done.
+ * The running kernel's builds first; among equals, the longest (else the biggest) first:
+ * started last, a long build would keep one CPU busy long after everything else is done.
  */
 const queuePriority = (request: BuildRequest): number =>
-  request.priority * 1_000_000 + Math.min(request.units, 999_999);
+  request.priority * 1e12 +
+  Math.min(request.estimateMs ?? 0, 1e12 - 1e6) +
+  Math.min(request.units, 999_999);
 
 export const buildKey = (ref: BuildRef): string =>
   `${ref.module}/${ref.version}/${ref.kernel}/${ref.arch}`;
@@ -67,6 +90,9 @@ export class BuildQueue {
   private readonly waiting = new Map<string, BuildRequest>();
   private readonly running = new Map<string, StartedBuild>();
   private readonly moduleTail = new Map<string, Promise<void>>();
+  private jobserver: MakeJobserver | undefined;
+  /** Builds holding a CPU: the first on the queue's implicit token, the others on one each. */
+  private holding = 0;
 
   constructor(private readonly options: BuildQueueOptions) {
     this.queue = new PQueue({ concurrency: Math.max(1, options.concurrency) });
@@ -163,25 +189,70 @@ export class BuildQueue {
     const key = buildKey(request);
     this.waiting.delete(key);
     if (signal.aborted) return abortedResult(request);
+    const jobserver = this.openJobserver();
+    if (jobserver && !(await this.takeSlot(jobserver, signal))) return abortedResult(request);
+    const build: StartedBuild = {
+      request,
+      makeJobs: jobserver ? jobserver.jobs : this.makeJobs(request),
+      jobserver: jobserver !== undefined,
+      startedAt: new Date(),
+    };
+    this.running.set(key, build);
+    this.options.onStart?.(build);
+    try {
+      const result = await this.options.run(request, build.makeJobs, signal, jobserver?.auth);
+      this.options.onFinish?.(build, result);
+      return result;
+    } finally {
+      this.running.delete(key);
+      if (jobserver) this.giveSlot(jobserver);
+    }
+  }
+
+  private openJobserver(): MakeJobserver | undefined {
+    if (this.options.jobserver) this.jobserver ??= MakeJobserver.open(this.options.cpus);
+    return this.jobserver;
+  }
+
+  /**
+   * A CPU for a build: the implicit token when nothing holds one (the pipe is refilled then),
+   * else a token from the pipe, taken only when no make is waiting for it. False on abort.
+   */
+  private async takeSlot(jobserver: MakeJobserver, signal: AbortSignal): Promise<boolean> {
+    for (;;) {
+      if (signal.aborted) return false;
+      if (this.holding === 0) {
+        jobserver.reset();
+        this.holding = 1;
+        return true;
+      }
+      if (jobserver.tryAcquire()) {
+        this.holding++;
+        return true;
+      }
+      await sleep(TOKEN_POLL_MS, undefined, { signal }).catch(() => undefined);
+    }
+  }
+
+  private giveSlot(jobserver: MakeJobserver): void {
+    this.holding--;
+    if (this.holding > 0) jobserver.release();
+  }
+
+  /** Without a jobserver: the build's share of `make -j` (see makeJobsFor). */
+  private makeJobs(request: BuildRequest): number {
     const slotsLeft = Math.max(0, this.queue.concurrency - this.running.size - 1);
     const companions = [...this.waiting.values()]
       .sort((a, b) => queuePriority(b) - queuePriority(a))
       .slice(0, slotsLeft)
       .map((other) => other.units);
     const busy = [...this.running.values()].reduce((sum, build) => sum + build.makeJobs, 0);
-    const build: StartedBuild = {
-      request,
-      makeJobs: makeJobsFor({ cpus: this.options.cpus, units: request.units, busy, companions }),
-      startedAt: new Date(),
-    };
-    this.running.set(key, build);
-    this.options.onStart?.(build);
-    try {
-      const result = await this.options.run(request, build.makeJobs, signal);
-      this.options.onFinish?.(build, result);
-      return result;
-    } finally {
-      this.running.delete(key);
-    }
+    return makeJobsFor({ cpus: this.options.cpus, units: request.units, busy, companions });
+  }
+
+  /** Closes the jobserver (the queue opens another if it is used again). */
+  close(): void {
+    this.jobserver?.close();
+    this.jobserver = undefined;
   }
 }

@@ -8,8 +8,8 @@ export interface PlanTarget {
   /** @default 0 */
   priority: number;
   signal: AbortSignal;
-  /** Compile units of a job's source (see countSourceUnits). */
-  units: (job: AutoinstallJob) => number;
+  /** A job's compile units and expected duration (see buildEstimates.ts). */
+  estimate: (job: AutoinstallJob) => { units: number; estimateMs: number };
   /** Jobs already decided without building (remembered failures), by module. */
   settled?: ReadonlyMap<string, JobResult>;
   kernelSourceDir?: string | undefined;
@@ -39,7 +39,7 @@ export function enqueuePlan(
       kernel: target.kernel,
       arch: target.arch,
       priority: target.priority,
-      units: target.units(job),
+      ...target.estimate(job),
       kernelSourceDir: target.kernelSourceDir,
     };
     const result = queue.enqueue(request, after, target.signal);

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { runShell } from '../../src/core/exec.js';
+import type { JobResult } from '../../src/engine/autoinstall.js';
+import { BuildQueue } from '../../src/engine/queue/buildQueue.js';
+import { MakeJobserver } from '../../src/engine/queue/jobserver.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'dkms-jobserver-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/**
+ * A module whose MAKE is shaped like openafs's: a shell line running `make` (no -j), whose
+ * Makefile runs a nested make for JOBS targets; each target records its start and end.
+ */
+function nestedMakeModule(name: string, log: string, jobs = 6): string {
+  const root = join(dir, name);
+  mkdirSync(join(root, 'sub'), { recursive: true });
+  writeFileSync(join(root, 'Makefile'), 'all:\n\t$(MAKE) -C sub\n');
+  const targets = Array.from({ length: jobs }, (_, i) => `${name}${i}`);
+  writeFileSync(
+    join(root, 'sub', 'Makefile'),
+    `all: ${targets.join(' ')}\n${targets.join(' ')}:\n\t@echo "start $@" >>${log}; sleep 0.4; echo "end $@" >>${log}\n`,
+  );
+  return root;
+}
+
+/** The most jobs that ran at once, from the order of their start and end records. */
+function peak(log: string): number {
+  let running = 0;
+  let most = 0;
+  for (const line of readFileSync(log, 'utf8').split('\n')) {
+    if (line.startsWith('start ')) most = Math.max(most, ++running);
+    if (line.startsWith('end ')) running--;
+  }
+  return most;
+}
+
+describe('make jobserver', () => {
+  it('nested makes started from a shell line share its tokens', async () => {
+    const log = join(dir, 'one.log');
+    const root = nestedMakeModule('one', log);
+    const jobserver = MakeJobserver.open(3);
+    assert.ok(jobserver, 'a jobserver can be opened');
+    const result = await runShell('true && make -s', { cwd: root, jobserver: jobserver.auth });
+    jobserver.close();
+    assert.equal(result.exitCode, 0, result.tail);
+    const most = peak(log);
+    assert.ok(most >= 2, `jobs ran in parallel without -j (peak ${most})`);
+    assert.ok(most <= 3, `never more than the 3 jobs of the jobserver (peak ${most})`);
+  });
+
+  it('the build queue shares one jobserver between its builds', async () => {
+    const log = join(dir, 'queue.log');
+    const roots = ['a', 'b', 'c'].map((name) => nestedMakeModule(`q${name}`, log));
+    const modes: boolean[] = [];
+    const queue = new BuildQueue({
+      concurrency: 3,
+      cpus: 3,
+      jobserver: true,
+      run: async (request, _jobs, _signal, jobserver): Promise<JobResult> => {
+        modes.push(jobserver !== undefined);
+        const result = await runShell('make -s', { cwd: request.module, jobserver });
+        const ref = { module: request.module, version: '1' };
+        return result.exitCode === 0
+          ? { ref, status: 'installed' }
+          : { ref, status: 'skipped', reason: result.tail };
+      },
+    });
+    const signal = new AbortController().signal;
+    const none = new Map<string, Promise<JobResult>>();
+    const results = await Promise.all(
+      roots.map((root) =>
+        queue.enqueue(
+          { module: root, version: '1', kernel: 'K', arch: 'x86_64', priority: 0, units: 6 },
+          none,
+          signal,
+        ),
+      ),
+    );
+    queue.close();
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['installed', 'installed', 'installed'],
+    );
+    assert.deepEqual(modes, [true, true, true]);
+    const most = peak(log);
+    assert.ok(most >= 2, `builds ran in parallel (peak ${most})`);
+    assert.ok(most <= 3, `three builds of six jobs each never ran more than 3 jobs (peak ${most})`);
+  });
+
+  it('gets back the tokens of a make that was killed, once no build runs', () => {
+    const jobserver = MakeJobserver.open(4);
+    assert.ok(jobserver);
+    let taken = 0;
+    while (jobserver.tryAcquire()) taken++;
+    assert.equal(taken, 3, 'jobs - 1 tokens in the pipe');
+    jobserver.reset();
+    taken = 0;
+    while (jobserver.tryAcquire()) taken++;
+    assert.equal(taken, 3);
+    jobserver.close();
+  });
+});
