@@ -1,4 +1,8 @@
-/** Every variable dkms 3.x accepts from a dkms.conf (the rest of the script stays there). */
+/**
+ * Every variable dkms 3.x accepts from a dkms.conf (the rest of the script stays there), but
+ * for the original design's per-kernel forms `MAKE_<text>` / `PATCH_<text>`, asked for by name
+ * when a conf sets them (see legacyVariables).
+ */
 export const DKMS_CONF_VARIABLES = [
   'PACKAGE_NAME',
   'PACKAGE_VERSION',
@@ -33,9 +37,6 @@ export const DKMS_CONF_VARIABLES = [
   'MODULES_CONF_OBSOLETES',
   'MODULES_CONF_ALIAS_TYPE',
   'MODULES_CONF_OBSOLETE_ONLY',
-  // the original design's per-kernel forms: MAKE_<text>, PATCH_<text>
-  'MAKE_*',
-  'PATCH_*',
 ] as const;
 
 /** Accepted for compatibility; upstream ignores them and warns. */

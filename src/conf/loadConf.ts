@@ -6,7 +6,7 @@ import { kernelConfigPath, kernelSourceDir, readKernelConfig } from '../kernel/k
 import type { BuildRef } from '../core/stateTree.js';
 import { bashEvaluate, type BashEvalResult } from '../core/bashEval.js';
 import { DKMS_CONF_VARIABLES } from './directives.js';
-import { isKernelIndependent } from './staticConf.js';
+import { isKernelIndependent, legacyVariables } from './staticConf.js';
 import { resolveDkmsConf, type DkmsConf, type RawConf } from './dkmsConf.js';
 
 /** The override files dkms sources after a module's dkms.conf, most general first. */
@@ -124,9 +124,10 @@ export async function loadConfs(
   const evalRequests = todo.map((i) => {
     const request = requests[i] as ConfRequest;
     const sourceDir = kernelSourceDir(ctx.paths.installTree, request.kernel, ctx.kernelSourceDir);
+    const files = [confPaths[i] ?? '', ...overrideFiles(ctx.paths.confDir, request, present)];
     return {
-      files: [confPaths[i] ?? '', ...overrideFiles(ctx.paths.confDir, request, present)],
-      whitelist: DKMS_CONF_VARIABLES,
+      files,
+      whitelist: [...DKMS_CONF_VARIABLES, ...legacyVariables(files)],
       variables: {
         kernelver: request.kernel,
         arch: request.arch,

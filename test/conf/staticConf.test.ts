@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { isKernelIndependent } from '../../src/conf/staticConf.js';
+import { isKernelIndependent, legacyVariables } from '../../src/conf/staticConf.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'static-conf.'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -40,5 +40,24 @@ describe('isKernelIndependent', () => {
     ]) {
       assert.equal(check(text), false, text);
     }
+  });
+});
+
+describe('legacyVariables', () => {
+  const file = (text: string): string => {
+    const path = join(dir, `l${n++}.conf`);
+    writeFileSync(path, text);
+    return path;
+  };
+
+  it('names the MAKE_<text> / PATCH_<text> forms the files set, not MAKE_MATCH', () => {
+    const conf = file('MAKE[0]="make"\nMAKE_MATCH[0]=x\nMAKE_amd64="make a"\n# MAKE_old="x"\n');
+    const override = file('PATCH_smp=p.patch\nREMAKE_INITRD=no\nCONFIG_MAKE_X=y\n');
+    assert.deepEqual(legacyVariables([conf, override]), ['MAKE_amd64', 'PATCH_smp']);
+    assert.deepEqual(legacyVariables([file('. $kernel_source_dir/.config\n')]), []);
+  });
+
+  it('asks for every variable by prefix when a name is made at run time', () => {
+    assert.deepEqual(legacyVariables([file('declare "MAKE_$arch=make"\n')]), ['MAKE_*', 'PATCH_*']);
   });
 });

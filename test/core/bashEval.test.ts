@@ -16,7 +16,7 @@ const conf = (text: string): string => {
 };
 const evaluate = async (text: string, variables: Record<string, string> = {}) => {
   const [result] = await bashEvaluate([
-    { files: [conf(text)], variables, whitelist: DKMS_CONF_VARIABLES },
+    { files: [conf(text)], variables, whitelist: [...DKMS_CONF_VARIABLES, 'MAKE_*', 'PATCH_*'] },
   ]);
   assert.ok(result);
   return result;
