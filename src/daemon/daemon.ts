@@ -108,6 +108,7 @@ export class Daemon implements DaemonCore {
     this.watcher = new KernelWatcher({
       installTree: config.paths.installTree,
       sourceTree: config.paths.sourceTree,
+      bootDir: config.paths.bootDir,
       debounceMs: config.debounceMs,
       logger,
     });
@@ -121,7 +122,7 @@ export class Daemon implements DaemonCore {
     this.watcher.on('settled', () => void this.reconcile());
     await this.watcher.start();
     this.kernels.refresh();
-    this.watcher.watchKernelDirs([...this.kernels.all().keys()]);
+    this.watcher.watchKernelDirs(this.kernelDirsToWatch());
     logger.info(
       {
         version: VERSION,
@@ -180,7 +181,7 @@ export class Daemon implements DaemonCore {
   reconcile(): Promise<void> {
     if (this.phase === 'stopping') return Promise.resolve();
     const changes = this.kernels.refresh();
-    this.watcher.watchKernelDirs([...this.kernels.all().keys()]);
+    this.watcher.watchKernelDirs(this.kernelDirsToWatch());
     // Headers purged from a kernel that is otherwise gone too (no image, no in-tree modules):
     // the kernel was removed, even though dkms's own files keep its directory alive.
     const leftovers = changes.headersLost.filter((kernel) =>
@@ -208,6 +209,21 @@ export class Daemon implements DaemonCore {
     if (changes.waitingForHeaders.length > 0)
       this.logger.debug({ kernels: changes.waitingForHeaders }, 'kernels without headers');
     return Promise.resolve();
+  }
+
+  /**
+   * The kernel directories whose change can still change the plan: without headers yet (their
+   * `build` appearing starts builds), or with headers and nothing else left (their `build`
+   * going away means the kernel is gone).
+   */
+  private kernelDirsToWatch(): string[] {
+    const { installTree, bootDir } = this.ctx.paths;
+    return [...this.kernels.all().values()]
+      .filter(
+        (probe) =>
+          probe.headers === undefined || kernelLooksGone(installTree, bootDir, probe.kernel),
+      )
+      .map((probe) => probe.kernel);
   }
 
   status(): DaemonStatus {

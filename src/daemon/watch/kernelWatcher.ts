@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
 
 export interface KernelWatcherEvents {
@@ -12,71 +11,79 @@ export interface KernelWatcherEvents {
 export interface KernelWatcherOptions {
   installTree: string;
   sourceTree: string;
+  /** Where kernel images are: one going away can make a kernel with headers look gone. */
+  bootDir: string;
   debounceMs: number;
   logger: Logger;
 }
 
 /**
- * Watches the top level of the install tree and the source tree (two inotify watches; a
- * recursive watch of header trees would cost tens of thousands) and says when things settle.
- * Each kernel directory is watched too (one watch each, top level only), to see its `build`
- * link appear or go.
+ * Watches what can still change the plan, one inotify watch per directory (fs.watch, never
+ * one per entry): the top of the install tree (kernels come and go), of the source tree
+ * (headers packages come and go; so does `<source_tree>/kernels` on Fedora), the boot
+ * directory (images come and go), and the kernel directories the daemon names: those waiting
+ * for headers (to see `build` appear) and those with headers but no image left (their `build`
+ * going away means the kernel is gone). Says when things settle.
  */
 export class KernelWatcher extends EventEmitter<KernelWatcherEvents> {
-  private watcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
-  /**
-   * One watcher per kernel directory. They are closed, never unwatched:
-   * chokidar ignores an unwatched path for good, so the main watcher would then miss that
-   * kernel directory's removal.
-   */
-  private readonly extra = new Map<string, FSWatcher>();
+  private readonly roots = new Map<string, FSWatcher>();
+  private readonly kernelDirs = new Map<string, FSWatcher>();
 
   constructor(private readonly options: KernelWatcherOptions) {
     super();
   }
 
-  async start(): Promise<void> {
-    const roots = [this.options.installTree, this.options.sourceTree];
+  start(): Promise<void> {
+    const dirs = [this.options.installTree, this.options.sourceTree];
     const fedora = join(this.options.sourceTree, 'kernels');
-    if (existsSync(fedora)) roots.push(fedora);
-    const watcher = watch(roots, {
-      depth: 0,
-      followSymlinks: false,
-      ignoreInitial: true,
-      persistent: true,
-    });
-    this.watcher = watcher;
-    watcher.on('all', (event, path) => {
-      this.options.logger.debug({ event, path }, 'file system event');
-      this.poke();
-    });
-    watcher.on('error', (error) => this.options.logger.warn({ err: error }, 'watcher error'));
-    await new Promise<void>((resolve) => watcher.once('ready', resolve));
+    if (existsSync(fedora)) dirs.push(fedora);
+    if (existsSync(this.options.bootDir)) dirs.push(this.options.bootDir);
+    for (const dir of dirs) this.watchDir(this.roots, dir);
+    return Promise.resolve();
   }
 
   /** Watch exactly these kernel directories besides the roots. */
   watchKernelDirs(kernels: readonly string[]): void {
     const wanted = new Set(kernels.map((kernel) => join(this.options.installTree, kernel)));
-    for (const [dir, watcher] of this.extra) {
+    for (const [dir, watcher] of this.kernelDirs) {
       if (!wanted.has(dir)) {
-        this.extra.delete(dir);
-        watcher.close().catch((error: unknown) => {
-          this.options.logger.warn({ err: error, dir }, 'closing a kernel directory watch failed');
-        });
+        this.kernelDirs.delete(dir);
+        watcher.close();
       }
     }
-    if (!this.watcher) return;
+    if (this.roots.size === 0) return;
+    let added = false;
     for (const dir of wanted) {
-      if (this.extra.has(dir)) continue;
-      const watcher = watch(dir, { depth: 0, followSymlinks: false, ignoreInitial: true });
-      watcher.on('all', (event, path) => {
-        this.options.logger.debug({ event, path }, 'file system event');
+      if (!this.kernelDirs.has(dir)) added = this.watchDir(this.kernelDirs, dir) || added;
+    }
+    // `build` may have appeared between the last look and the new watch: look once more.
+    if (added) this.poke();
+  }
+
+  private watchDir(into: Map<string, FSWatcher>, dir: string): boolean {
+    let watcher: FSWatcher;
+    try {
+      watcher = watch(dir, { persistent: true }, (event, name) => {
+        this.options.logger.debug(
+          { event, path: name ? join(dir, name) : dir },
+          'file system event',
+        );
         this.poke();
       });
-      watcher.on('error', (error) => this.options.logger.warn({ err: error }, 'watcher error'));
-      this.extra.set(dir, watcher);
+    } catch (error) {
+      this.options.logger.warn({ err: error, dir }, 'cannot watch a directory');
+      return false;
     }
+    // The directory went away (or the watch broke): forget it; the next look decides again.
+    watcher.on('error', (error) => {
+      this.options.logger.debug({ err: error, dir }, 'watch ended');
+      if (into.get(dir) === watcher) into.delete(dir);
+      watcher.close();
+      this.poke();
+    });
+    into.set(dir, watcher);
+    return true;
   }
 
   /** Restarts the quiet period; the timer only exists while events come in. */
@@ -88,11 +95,12 @@ export class KernelWatcher extends EventEmitter<KernelWatcherEvents> {
     }, this.options.debounceMs);
   }
 
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    await Promise.all([this.watcher?.close(), ...[...this.extra.values()].map((w) => w.close())]);
-    this.extra.clear();
-    this.watcher = undefined;
+    for (const watcher of [...this.roots.values(), ...this.kernelDirs.values()]) watcher.close();
+    this.roots.clear();
+    this.kernelDirs.clear();
+    return Promise.resolve();
   }
 }
