@@ -1,7 +1,7 @@
 import { addModule, addSourceTree } from '../engine/add.js';
 import { loadTarball } from '../packaging/loadTarball.js';
 import { moduleVersionArgs, kernelArches } from './common.js';
-import { lockModule } from '../core/lock.js';
+import { withModuleSession } from '../engine/recovery.js';
 import type { Command } from './types.js';
 
 export const add: Command = async (ctx, args) => {
@@ -19,6 +19,6 @@ export const add: Command = async (ctx, args) => {
   }
   const ref = moduleVersionArgs(ctx, args, 'add');
   const [first] = kernelArches(ctx, args, ref, 'add');
-  await lockModule(ctx, ref.module, () => addModule(ctx, ref, first ?? {}));
+  await withModuleSession(ctx, ref.module, () => addModule(ctx, ref, first ?? {}));
   return { exitCode: 0 };
 };

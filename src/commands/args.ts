@@ -55,6 +55,8 @@ export interface DkmsArgs {
   symlinkModules: boolean;
   noDepmod: boolean;
   modprobeOnInstall: boolean;
+  /** --dry-run: print the plan of install/uninstall/unbuild/remove/autoinstall, change nothing. */
+  dryRun: boolean;
   jobs?: number | undefined;
   verbose: boolean;
   quiet: boolean;
@@ -113,6 +115,7 @@ type Flag =
   | 'symlinkModules'
   | 'noDepmod'
   | 'modprobeOnInstall'
+  | 'dryRun'
   | 'verbose'
   | 'quiet'
   | 'json'
@@ -129,6 +132,7 @@ const flags: Record<string, Flag> = {
   '--symlink-modules': 'symlinkModules',
   '--no-depmod': 'noDepmod',
   '--modprobe-on-install': 'modprobeOnInstall',
+  '--dry-run': 'dryRun',
   '--verbose': 'verbose',
   '--quiet': 'quiet',
   '-q': 'quiet',
@@ -177,6 +181,7 @@ export function parseArgs(argv: readonly string[]): DkmsArgs {
     symlinkModules: false,
     noDepmod: false,
     modprobeOnInstall: false,
+    dryRun: false,
     verbose: false,
     quiet: false,
     json: false,

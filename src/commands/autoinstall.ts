@@ -19,6 +19,7 @@ import { BuildDurations, durationsFile, jobEstimator } from '../engine/queue/bui
 import { headersPackageHint, headersPresent, kernelSourceDir } from '../kernel/kernel.js';
 import { kernelArches, requireRootForSystemTree } from './common.js';
 import { depmodAll } from '../engine/depmod.js';
+import { autoinstallPreviewLines } from './dryRun.js';
 import type { Command } from './types.js';
 
 function replay(captured: MemoryReporter, to: Reporter): void {
@@ -112,10 +113,16 @@ export async function autoinstallKernel(
 }
 
 export const autoinstall: Command = async (ctx, args) => {
-  requireRootForSystemTree(ctx);
+  if (!args.dryRun) requireRootForSystemTree(ctx);
   if (existsSync(join(ctx.paths.confDir, 'no-autoinstall'))) {
     ctx.reporter.info('Automatic installation of modules has been disabled.');
     return { exitCode: 0 };
+  }
+  if (args.dryRun) {
+    const output: string[] = [];
+    for (const { kernel, arch } of kernelArches(ctx, args, undefined, 'autoinstall'))
+      output.push(...(await autoinstallPreviewLines(ctx, kernel, arch)));
+    return { exitCode: 0, output };
   }
   let failed = false;
   for (const { kernel, arch } of kernelArches(ctx, args, undefined, 'autoinstall')) {

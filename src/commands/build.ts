@@ -1,13 +1,13 @@
 import { buildModule } from '../engine/build.js';
 import { isDkmsError } from '../core/errors.js';
 import { moduleVersionArgs, kernelArches, refFor } from './common.js';
-import { lockModule } from '../core/lock.js';
+import { withModuleSession } from '../engine/recovery.js';
 import type { Command } from './types.js';
 
 export const build: Command = async (ctx, args) => {
   const ref = moduleVersionArgs(ctx, args, 'build');
   const targets = kernelArches(ctx, args, ref, 'build');
-  await lockModule(ctx, ref.module, async () => {
+  await withModuleSession(ctx, ref.module, async () => {
     for (const target of targets) {
       await buildModule(ctx, refFor(ref, target), { force: args.force });
     }

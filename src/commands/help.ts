@@ -14,7 +14,8 @@ export const USAGE = `Usage: dkms [action] [options]
               [--kernelsourcedir=source-location] [--rpm_safe_upgrade]
               [--dkmstree path] [--sourcetree path] [--installtree path] [--confdir path]
               [--binaries-only] [--source-only] [--verbose] [--json]
-              [--no-depmod] [--modprobe-on-install] [-j number] [--version] [--help]
+              [--no-depmod] [--modprobe-on-install] [-j number] [--dry-run]
+              [--version] [--help]
 
 Run 'dkms ACTION --help' for what an action does. See dkms(8).`;
 
@@ -34,6 +35,10 @@ Common options:
   -j N                  parallel make jobs (default: framework.conf parallel_jobs, or nproc)
   --verbose             show the commands run; -q: print nothing`;
 
+const journaled = `--dry-run prints the plan, one step a line, and changes nothing. The steps
+are journaled in DKMS_TREE/MODULE/.dkms-journal: a command killed halfway is finished (or
+rolled back) by the next command on the module, or by dkmsd when it starts.`;
+
 const actions: Record<Action, string> = {
   add: `dkms add [MODULE/VERSION | -m MODULE -v VERSION | DIR | DIR/dkms.conf | TARBALL]
 Registers a module source with DKMS: creates DKMS_TREE/MODULE/VERSION with its source link.
@@ -43,15 +48,19 @@ Builds the module for each kernel (adding it first when needed): copies the sour
 patches, runs PRE_BUILD, make, POST_BUILD, and stores the modules in
 DKMS_TREE/MODULE/VERSION/KERNEL/ARCH/module with the log in .../log/make.log.
 A BUILD_EXCLUSIVE / OBSOLETE_BY mismatch skips the build (exit 77).`,
-  install: `dkms install MODULE/VERSION [-k KERNEL[/ARCH]]... [--force] [--no-depmod]
+  install: `dkms install MODULE/VERSION [-k KERNEL[/ARCH]]... [--force] [--no-depmod] [--dry-run]
 Installs the built modules (building first when needed) into INSTALL_TREE/KERNEL, backs up
-an original module of the same name, records the kernel-KERNEL-ARCH link and runs depmod.`,
-  uninstall: `dkms uninstall MODULE/VERSION [-k KERNEL[/ARCH]]... | --all
-Removes the installed modules, restores any original module, runs depmod. Stays built.`,
-  unbuild: `dkms unbuild MODULE/VERSION [-k KERNEL[/ARCH]]... | --all
-Uninstalls, then deletes the build for each kernel.`,
-  remove: `dkms remove MODULE/VERSION [-k KERNEL[/ARCH]]... | --all
-Uninstalls and unbuilds; with no kernel left, unregisters MODULE/VERSION from the tree.`,
+an original module of the same name, records the kernel-KERNEL-ARCH link and runs depmod.
+${journaled}`,
+  uninstall: `dkms uninstall MODULE/VERSION [-k KERNEL[/ARCH]]... | --all [--dry-run]
+Removes the installed modules, restores any original module, runs depmod. Stays built.
+${journaled}`,
+  unbuild: `dkms unbuild MODULE/VERSION [-k KERNEL[/ARCH]]... | --all [--dry-run]
+Uninstalls, then deletes the build for each kernel.
+${journaled}`,
+  remove: `dkms remove MODULE/VERSION [-k KERNEL[/ARCH]]... | --all [--dry-run]
+Uninstalls and unbuilds; with no kernel left, unregisters MODULE/VERSION from the tree.
+${journaled}`,
   status: `dkms status [MODULE[/VERSION]] [-k KERNEL[/ARCH]] [--json]
 Prints one line per module/version/kernel/arch:
   MODULE/VERSION, KERNEL, ARCH: installed|built [(annotations)]
@@ -59,9 +68,10 @@ Prints one line per module/version/kernel/arch:
 --json prints the documented, versioned schema (docs/json-schema.md).`,
   match: `dkms match --templatekernel=KERNEL -k KERNEL2 [MODULE]
 Installs on KERNEL2 every module installed on KERNEL.`,
-  autoinstall: `dkms autoinstall [-k KERNEL[/ARCH]]
+  autoinstall: `dkms autoinstall [-k KERNEL[/ARCH]] [--dry-run]
 Builds and installs, for the kernel, the newest version of every module with AUTOINSTALL=yes
-that is not installed yet, in BUILD_DEPENDS order. Exit 11 if any failed.`,
+that is not installed yet, in BUILD_DEPENDS order. Exit 11 if any failed.
+--dry-run prints what it would build and install, and changes nothing.`,
   mktarball: `dkms mktarball MODULE/VERSION [-k KERNEL[/ARCH]]... | --all [--archive FILE]
                [--source-only | --binaries-only]
 Archives the module's source and its built modules for each kernel (default: the running

@@ -2,7 +2,7 @@ import { DkmsError } from '../core/errors.js';
 import { installModule } from '../engine/install.js';
 import { computeStatus } from './status.js';
 import { checkKernelRelease, kernelArches, requireRootForSystemTree } from './common.js';
-import { lockModule } from '../core/lock.js';
+import { withModuleSession } from '../engine/recovery.js';
 import { depmodAll } from '../engine/depmod.js';
 import type { Command } from './types.js';
 
@@ -45,7 +45,7 @@ export const match: Command = async (ctx, args) => {
   let any = false;
   for (const entry of installed) {
     ctx.reporter.info(`Module:  ${entry.module}\nVersion: ${entry.version}`);
-    const outcome = await lockModule(ctx, entry.module, () =>
+    const outcome = await withModuleSession(ctx, entry.module, () =>
       installModule(ctx, { module: entry.module, version: entry.version, ...target }),
     );
     any ||= outcome === 'installed';

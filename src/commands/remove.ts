@@ -1,16 +1,14 @@
 import type { DkmsArgs } from './args.js';
 import { DkmsError } from '../core/errors.js';
 import type { DkmsContext } from '../core/context.js';
-import { removeVersionIfUnused, unbuildOne, uninstallOne } from '../engine/remove.js';
-import { kernelArches, moduleVersionArgs, refFor, requireRootForSystemTree } from './common.js';
-import { lockModule } from '../core/lock.js';
-import { depmodAll } from '../engine/depmod.js';
+import { planRemoval, runRemoval, type RemovalMode } from '../engine/remove.js';
+import { withModuleSession } from '../engine/recovery.js';
+import { kernelArches, moduleVersionArgs, requireRootForSystemTree } from './common.js';
+import { recoveryLines, removalPreviewLines } from './dryRun.js';
 import type { Command, CommandResult } from './types.js';
 
-type Mode = 'uninstall' | 'unbuild' | 'remove';
-
-async function run(ctx: DkmsContext, args: DkmsArgs, mode: Mode): Promise<CommandResult> {
-  if (mode === 'uninstall') requireRootForSystemTree(ctx);
+async function run(ctx: DkmsContext, args: DkmsArgs, mode: RemovalMode): Promise<CommandResult> {
+  if (mode === 'uninstall' && !args.dryRun) requireRootForSystemTree(ctx);
   const ref = moduleVersionArgs(ctx, args, mode);
   if (!ctx.tree.isAdded(ref) && !ctx.tree.isBroken(ref)) {
     throw new DkmsError(
@@ -21,17 +19,17 @@ async function run(ctx: DkmsContext, args: DkmsArgs, mode: Mode): Promise<Comman
   // `dkms remove m/v` with no kernel named means every kernel, as packages' prerm scripts expect.
   if (mode === 'remove' && args.kernels.length === 0 && args.arches.length === 0) args.all = true;
   const targets = kernelArches(ctx, args, ref, mode);
-  await lockModule(ctx, ref.module, async () => {
-    const touched: string[] = [];
-    for (const target of targets) {
-      const build = refFor(ref, target);
-      const changed =
-        mode === 'uninstall' ? await uninstallOne(ctx, build) : await unbuildOne(ctx, build);
-      if (changed) touched.push(target.kernel);
-    }
-    const failures = await depmodAll(ctx, touched);
-    for (const failure of failures.values()) ctx.reporter.warn(failure.message);
-    if (mode === 'remove') removeVersionIfUnused(ctx, ref);
+  if (args.dryRun) {
+    const steps = await planRemoval(ctx, ref, targets, mode);
+    return {
+      exitCode: 0,
+      output: [...recoveryLines(ctx, ref.module), ...removalPreviewLines(mode, ref, steps)],
+    };
+  }
+  await withModuleSession(ctx, ref.module, async () => {
+    // Planned under the lock, after recovery: from the tree as it now is.
+    const steps = await planRemoval(ctx, ref, kernelArches(ctx, args, ref, mode), mode);
+    await runRemoval(ctx, ref, mode, steps);
   });
   return { exitCode: 0 };
 }

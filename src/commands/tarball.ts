@@ -3,7 +3,7 @@ import { addModule } from '../engine/add.js';
 import { loadTarball } from '../packaging/loadTarball.js';
 import { makeTarball } from '../packaging/makeTarball.js';
 import { kernelArches, moduleVersionArgs } from './common.js';
-import { lockModule } from '../core/lock.js';
+import { withModuleSession } from '../engine/recovery.js';
 import type { Command } from './types.js';
 
 export const mktarball: Command = async (ctx, args) => {
@@ -39,6 +39,7 @@ export const ldtarball: Command = async (ctx, args) => {
     );
   }
   const ref = await loadTarball(ctx, archive, { force: args.force });
-  if (ref && !ctx.tree.isAdded(ref)) await lockModule(ctx, ref.module, () => addModule(ctx, ref));
+  if (ref && !ctx.tree.isAdded(ref))
+    await withModuleSession(ctx, ref.module, () => addModule(ctx, ref));
   return { exitCode: 0 };
 };

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { PACKAGE_VERSION as VERSION } from '../core/version.js';
 import { createContext, defaultArch, type DkmsContext } from '../core/context.js';
 import type { JobResult } from '../engine/autoinstall.js';
+import { recoverAllModules } from '../engine/recovery.js';
 import type { DaemonStatus, KernelOutcome } from '../protocol/messages.js';
 import type { ModuleVersionRef } from '../core/stateTree.js';
 import type { DaemonConfig } from './config/daemonConfig.js';
@@ -249,6 +250,8 @@ export class Daemon implements DaemonCore {
 
   private async catchUp(): Promise<void> {
     const started = performance.now();
+    // Interrupted commands (and an earlier dkmsd) are finished before anything is planned.
+    await recoverAllModules(this.ctx);
     const kernels = this.kernels.catchUp();
     if (!this.kernels.runningHasHeaders())
       this.logger.info(

@@ -7,7 +7,7 @@ import {
   type AutoinstallPlan,
 } from './autoinstallPlan.js';
 import type { DkmsContext } from '../core/context.js';
-import { withModuleLock } from '../core/lock.js';
+import { withModuleSession } from './recovery.js';
 
 export interface KernelCandidates {
   kernel: string;
@@ -102,11 +102,8 @@ export async function runAutoinstallJob(
   try {
     // Loaded on first use: dkmsd plans without loading the build engine (execa & co.).
     const { installModule } = await import('./install.js');
-    const outcome = await withModuleLock(
-      ctx.paths.dkmsTree,
-      ref.module,
-      () => installModule(ctx, { ...ref, kernel, arch }),
-      ctx.signal,
+    const outcome = await withModuleSession(ctx, ref.module, () =>
+      installModule(ctx, { ...ref, kernel, arch }),
     );
     return { ref, status: outcome };
   } catch (error) {

@@ -13,6 +13,7 @@ import { addModule } from './add.js';
 import { planBuild } from './buildPlan.js';
 import { failBuild, runPlan } from './buildRunner.js';
 import type { DkmsContext } from '../core/context.js';
+import { crashPoint } from '../core/crashPoint.js';
 
 export interface BuildOptions {
   force?: boolean;
@@ -109,6 +110,7 @@ export async function buildModule(
     if (error instanceof DkmsError) failBuild(plan, error);
     throw error;
   }
+  crashPoint('build:staged');
   rmSync(plan.finalDir, { recursive: true, force: true });
   renameSync(plan.stagingDir, plan.finalDir);
   rmSync(plan.keptFailedLogFile, { force: true });

@@ -13,6 +13,7 @@ import { DkmsError } from '../core/errors.js';
 import { kernelSourceDir } from '../kernel/kernel.js';
 import { configLogName, type BuildPlan } from './buildPlan.js';
 import type { DkmsContext } from '../core/context.js';
+import { crashPoint } from '../core/crashPoint.js';
 import { appendLog, buildEnv, runShell, runTool } from '../core/exec.js';
 import { finishModule, prepareFinishing } from './moduleFile.js';
 import { runBuildScript } from './scripts.js';
@@ -199,6 +200,7 @@ export async function runPlan(ctx: DkmsContext, plan: BuildPlan): Promise<void> 
   if (plan.kernelConfig && existsSync(plan.kernelConfig)) {
     copyFileSync(plan.kernelConfig, join(dirname(plan.logFile), configLogName(plan.kernelConfig)));
   }
+  crashPoint('build:made');
   const moduleDir = join(plan.stagingDir, 'module');
   mkdirSync(moduleDir, { recursive: true });
   const finishing = await prepareFinishing(ctx, ref, plan.kernelConfig);

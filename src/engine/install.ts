@@ -1,33 +1,30 @@
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  renameSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-  lstatSync,
-} from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync, readdirSync, readlinkSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { loadConfOrThrow } from '../conf/loadConf.js';
-import type { DkmsConf } from '../conf/dkmsConf.js';
 import { DkmsError } from '../core/errors.js';
 import { findModuleFile, sameFile } from '../status/status.js';
 import { moduleFileName, moduleFiles } from '../kernel/moduleTree.js';
 import type { BuildRef } from '../core/stateTree.js';
 import { buildModule } from './build.js';
 import type { DkmsContext } from '../core/context.js';
-import { runBuildScript } from './scripts.js';
-import { finishJournal, recordPlaced, recoverInterruptedInstall } from './installJournal.js';
 import { runTool } from '../core/exec.js';
-import { restoreOriginals } from './originals.js';
-import { compareVer } from '../util/version.js';
 import { resolveUnder } from '../core/safePath.js';
+import { compareVer } from '../util/version.js';
+import { planInstall, type InstallFacts, type InstallModuleFacts } from './installPlan.js';
+import { planUninstallFor, uninstallOne } from './remove.js';
+import type { EngineStep } from './steps/engineStep.js';
+import { runEnginePlan } from './steps/stepRunner.js';
 
 export interface InstallOptions {
   force?: boolean;
   /** --force-version-override: skip only the version comparison with the kernel's module. */
   forceVersionOverride?: boolean;
+  /**
+   * End with depmod for the kernel, rolling the install back when it fails (dkms install).
+   * Autoinstall leaves it out and runs depmod once per kernel.
+   * @default false
+   */
+  depmod?: boolean;
 }
 
 interface ModuleVersionInfo {
@@ -79,83 +76,86 @@ export type InstallOutcome = 'installed' | 'already-installed';
 const findSameNamed = (libTree: string, name: string): string[] =>
   moduleFiles(libTree).filter((file) => moduleFileName(file) === name);
 
-/**
- * Moves a pre-existing module of the same name out of the way (dkms's original_module), with
- * a `.origin` file saying where it came from, so uninstall can put it back.
- */
-function backUpOriginal(
-  ctx: DkmsContext,
-  ref: BuildRef,
-  conf: DkmsConf,
-  index: number,
-  libTree: string,
-): void {
-  const entry = conf.modules[index];
-  if (!entry) return;
-  const backupDir = ctx.tree.originalModuleDir(ref.module, ref.kernel, ref.arch);
-  const activeLink = ctx.tree.kernelLink(ref.module, ref.kernel, ref.arch);
-  const linkExists = existsSync(activeLink) || isSymlink(activeLink);
-  if (linkExists && findModuleFile(backupDir, entry.destName)) {
-    ctx.reporter.info('An original module was already stored during a previous install');
-    return;
-  }
-  if (linkExists) return;
-  const candidates = [
-    findModuleFile(join(libTree, 'extra'), entry.destName),
-    findModuleFile(join(libTree, 'updates'), entry.destName),
-    findModuleFile(libTree + entry.destLocation, entry.destName),
-    ...findSameNamed(libTree, entry.destName),
-  ];
-  const original = candidates.find(
-    (file): file is string => file !== undefined && existsSync(file),
-  );
-  if (!original) return;
-  ctx.reporter.info(`Found pre-existing ${original}, archiving for uninstallation`);
-  mkdirSync(backupDir, { recursive: true });
-  // The record first: a crash between the two leaves the original in place, not lost.
-  writeFileSync(join(backupDir, `${basename(original)}.origin`), `${original}\n`);
-  renameSync(original, join(backupDir, basename(original)));
-}
-
-function isSymlink(path: string): boolean {
+function readLink(path: string): string | undefined {
   try {
-    return lstatSync(path).isSymbolicLink();
+    return readlinkSync(path);
   } catch {
-    return false;
+    return undefined;
   }
 }
 
-/** Copies into place under a temporary name, then renames: never a half-written .ko. */
-function placeModule(from: string, to: string, symlink: boolean): void {
-  mkdirSync(dirname(to), { recursive: true });
-  const temp = join(dirname(to), `.${basename(to)}.dkms-${process.pid}.tmp`);
-  rmSync(temp, { force: true });
-  if (symlink) symlinkSync(from, temp);
-  else copyFileSync(from, temp);
-  renameSync(temp, to);
+/** `.<file>.dkms-<tag>.tmp` files an interrupted copy of `file` left in its directory. */
+function staleTemporaries(dir: string, file: string): string[] {
+  try {
+    return readdirSync(dir)
+      .filter((name) => name.startsWith(`.${file}.dkms-`) && name.endsWith('.tmp'))
+      .map((name) => join(dir, name));
+  } catch {
+    return [];
+  }
 }
 
 /**
- * dkms install for one kernel (building first when needed). depmod is the caller's job, so
- * a command that installs several modules runs it once per kernel.
+ * Reads everything install decides from: the built files, the same-named modules already
+ * in the kernel's tree, the version check, the kernel link. `predicted`: the module is not
+ * built yet (--dry-run), so built files are where the build will put them and the version
+ * check is left to the real run.
  */
-export async function installModule(
+export async function gatherInstallFacts(
   ctx: DkmsContext,
   ref: BuildRef,
-  options: InstallOptions = {},
-): Promise<InstallOutcome> {
-  if (ctx.tree.isBuilt(ref)) recoverInterruptedInstall(ctx, ref);
-  if (ctx.tree.isBuilt(ref) && ctx.tree.isInstalled(ref)) {
-    if (!options.force) {
-      ctx.reporter.info(
-        `Module ${ref.module}/${ref.version} already installed on kernel ${ref.kernel} (${ref.arch}), skip. You may override by specifying --force.`,
-      );
-      return 'already-installed';
-    }
-    const { uninstallOne } = await import('./remove.js');
-    await uninstallOne(ctx, ref);
+  options: InstallOptions & { predicted?: boolean } = {},
+): Promise<InstallFacts> {
+  const libTree = join(ctx.paths.installTree, ref.kernel);
+  const conf = await loadConfOrThrow(ctx, ref);
+  const builtDir = ctx.tree.builtModuleDir(ref);
+  const backupDir = ctx.tree.originalModuleDir(ref.module, ref.kernel, ref.arch);
+  const kernelLink = ctx.tree.kernelLink(ref.module, ref.kernel, ref.arch);
+  const modules: InstallModuleFacts[] = [];
+  for (const entry of conf.modules) {
+    let built = findModuleFile(builtDir, entry.destName);
+    if (!built && options.predicted) built = join(builtDir, `${entry.destName}.ko`);
+    if (!built) throw new DkmsError('NOT_BUILT', `Missing module ${entry.destName} in ${builtDir}`);
+    const destDir = resolveUnder(libTree, entry.destLocation, 'DEST_MODULE_LOCATION');
+    const candidates = [
+      findModuleFile(join(libTree, 'extra'), entry.destName),
+      findModuleFile(join(libTree, 'updates'), entry.destName),
+      findModuleFile(destDir, entry.destName),
+      ...findSameNamed(libTree, entry.destName),
+    ];
+    modules.push({
+      destName: entry.destName,
+      built,
+      destDir,
+      conflict: options.predicted
+        ? undefined
+        : await versionConflict(built, libTree, entry.destName, options),
+      original: candidates.find((file): file is string => file !== undefined && existsSync(file)),
+      backedUp: findModuleFile(backupDir, entry.destName) !== undefined,
+      litter: staleTemporaries(destDir, basename(built)),
+    });
   }
-  if (!ctx.tree.isBuilt(ref)) await buildModule(ctx, ref);
+  return {
+    ref,
+    libTree,
+    moduleDir: ctx.tree.moduleDir(ref.module),
+    kernelLink,
+    linkTarget: readLink(kernelLink),
+    backupDir,
+    modules,
+    preInstall: conf.preInstall,
+    postInstall: conf.postInstall,
+    symlink: Boolean(ctx.framework.symlink_modules),
+    force: Boolean(options.force),
+    depmod: Boolean(options.depmod) && ctx.depmod,
+    tag: String(process.pid),
+  };
+}
+
+const describeBuild = (ref: BuildRef): string =>
+  `${ref.module}/${ref.version} for ${ref.kernel} (${ref.arch})`;
+
+function requireKernelTree(ctx: DkmsContext, ref: BuildRef): void {
   const libTree = join(ctx.paths.installTree, ref.kernel);
   if (!existsSync(libTree)) {
     throw new DkmsError(
@@ -163,61 +163,67 @@ export async function installModule(
       `The directory ${libTree} doesn't exist.\nYou cannot install a module onto a non-existent kernel.`,
     );
   }
-  const conf = await loadConfOrThrow(ctx, ref);
-  const builtDir = ctx.tree.builtModuleDir(ref);
-  const files = conf.modules.map((entry) => {
-    const file = findModuleFile(builtDir, entry.destName);
-    if (!file) throw new DkmsError('NOT_BUILT', `Missing module ${entry.destName} in ${builtDir}`);
-    return file;
-  });
-  const pre = await runBuildScript(ctx, ref, 'pre_install', conf.preInstall);
-  if (pre !== undefined && pre !== 0 && !options.force) {
-    throw new DkmsError('PRE_INSTALL_FAILED', 'pre_install failed, aborting install.', {
-      hint: 'You may override by specifying --force.',
-    });
-  }
-  const skip = new Set<number>();
-  for (const [i, entry] of conf.modules.entries()) {
-    const conflict = await versionConflict(files[i] ?? '', libTree, entry.destName, options);
-    if (conflict) {
-      ctx.reporter.error(conflict);
-      skip.add(i);
+}
+
+/** What `dkms install --dry-run` shows for one kernel: nothing is read-write. */
+export type InstallPreview =
+  | { status: 'already-installed'; message: string }
+  | { status: 'planned'; build: boolean; uninstall: EngineStep[]; steps: EngineStep[] };
+
+const alreadyInstalled = (ref: BuildRef): string =>
+  `Module ${ref.module}/${ref.version} already installed on kernel ${ref.kernel} (${ref.arch}), skip. You may override by specifying --force.`;
+
+/** The plan of dkms install for one kernel, without changing anything. */
+export async function previewInstall(
+  ctx: DkmsContext,
+  ref: BuildRef,
+  options: InstallOptions = {},
+): Promise<InstallPreview> {
+  const built = ctx.tree.isBuilt(ref);
+  if (built && ctx.tree.isInstalled(ref) && !options.force)
+    return { status: 'already-installed', message: alreadyInstalled(ref) };
+  const uninstall =
+    built && ctx.tree.isInstalled(ref) ? (await planUninstallFor(ctx, ref)).steps : [];
+  requireKernelTree(ctx, ref);
+  const facts = await gatherInstallFacts(ctx, ref, { ...options, predicted: !built });
+  if (uninstall.length > 0) facts.linkTarget = undefined;
+  return { status: 'planned', build: !built, uninstall, steps: planInstall(facts) };
+}
+
+/**
+ * dkms install for one kernel (building first when needed), as a journaled plan of steps.
+ * With `depmod`, the plan ends with depmod for the kernel. The caller holds the module lock.
+ */
+export async function installModule(
+  ctx: DkmsContext,
+  ref: BuildRef,
+  options: InstallOptions = {},
+): Promise<InstallOutcome> {
+  if (ctx.tree.isBuilt(ref) && ctx.tree.isInstalled(ref)) {
+    if (!options.force) {
+      ctx.reporter.info(alreadyInstalled(ref));
+      return 'already-installed';
     }
+    // Its own plan: the install below is planned from the tree the uninstall leaves.
+    await uninstallOne(ctx, ref);
   }
-  if (conf.modules.length > 0 && skip.size === conf.modules.length) {
-    throw new DkmsError('INSTALL_FAILED', 'Installation aborted.');
-  }
-  const placed: string[] = [];
+  if (!ctx.tree.isBuilt(ref)) await buildModule(ctx, ref);
+  requireKernelTree(ctx, ref);
+  const steps = planInstall(await gatherInstallFacts(ctx, ref, options));
   try {
-    conf.modules.forEach((entry, i) => {
-      if (skip.has(i)) return;
-      const from = files[i] ?? '';
-      const to = join(
-        resolveUnder(libTree, entry.destLocation, 'DEST_MODULE_LOCATION'),
-        basename(from),
-      );
-      backUpOriginal(ctx, ref, conf, i, libTree);
-      ctx.reporter.info(`Installing ${to}`);
-      recordPlaced(ctx, ref, [...placed, to]);
-      placeModule(from, to, Boolean(ctx.framework.symlink_modules));
-      placed.push(to);
+    await runEnginePlan(ctx, {
+      module: ref.module,
+      title: `install of ${describeBuild(ref)}`,
+      onError: 'undo',
+      steps,
     });
   } catch (error) {
-    for (const file of placed) rmSync(file, { force: true });
-    finishJournal(ctx, ref);
-    restoreOriginals(ctx, ref);
-    throw error instanceof DkmsError
-      ? error
-      : new DkmsError(
-          'INSTALL_FAILED',
-          `Installing ${ref.module}/${ref.version} failed: ${String(error)}`,
-          { cause: error },
-        );
+    if (error instanceof DkmsError) throw error;
+    throw new DkmsError(
+      'INSTALL_FAILED',
+      `Installing ${ref.module}/${ref.version} failed: ${String(error)}`,
+      { cause: error },
+    );
   }
-  const link = ctx.tree.kernelLink(ref.module, ref.kernel, ref.arch);
-  rmSync(link, { force: true });
-  symlinkSync(`${ref.version}/${ref.kernel}/${ref.arch}`, link);
-  finishJournal(ctx, ref);
-  await runBuildScript(ctx, ref, 'post_install', conf.postInstall);
   return 'installed';
 }

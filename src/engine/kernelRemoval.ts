@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { loadConfs } from '../conf/loadConf.js';
 import type { DkmsContext } from '../core/context.js';
 import { DkmsError } from '../core/errors.js';
-import { lockModule } from '../core/lock.js';
+import { withModuleSession } from './recovery.js';
 import { failedLogPath, type BuildRef } from '../core/stateTree.js';
 import { depmodAll } from './depmod.js';
 import { unbuildOne } from './remove.js';
@@ -49,7 +49,7 @@ export async function unbuildForKernel(
       `dkms: removing module ${ref.module}/${ref.version} for kernel ${kernel} (${arch})`,
     );
     try {
-      changed = (await lockModule(ctx, ref.module, () => unbuildOne(ctx, ref))) || changed;
+      changed = (await withModuleSession(ctx, ref.module, () => unbuildOne(ctx, ref))) || changed;
     } catch (error) {
       failed.push(
         `${ref.module}/${ref.version}(${error instanceof DkmsError ? error.exitCode : 1})`,

@@ -1,56 +1,20 @@
-import { readdirSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isInside } from '../core/safePath.js';
 import { loadConfs } from '../conf/loadConf.js';
-import type { DkmsConf } from '../conf/dkmsConf.js';
-import { installedModuleFile } from '../status/status.js';
-import type { BuildRef, ModuleVersionRef } from '../core/stateTree.js';
 import type { DkmsContext } from '../core/context.js';
-import { runBuildScript } from './scripts.js';
-import { failedLogPath } from '../core/stateTree.js';
-import { recoverInterruptedInstall } from './installJournal.js';
-import { removeEmptyParents, removeOriginalBackup, restoreOriginals } from './originals.js';
-
-async function confFor(ctx: DkmsContext, ref: BuildRef): Promise<DkmsConf | undefined> {
-  const [outcome] = await loadConfs(ctx, [ref]);
-  if (outcome?.ok) return outcome.conf;
-  if (outcome) ctx.reporter.warn(outcome.error.message);
-  return undefined;
-}
-
-/**
- * dkms uninstall for one kernel: removes the installed files, restores originals, drops the
- * kernel link. Returns whether anything was installed. depmod is the caller's job.
- */
-export async function uninstallOne(ctx: DkmsContext, ref: BuildRef): Promise<boolean> {
-  ctx.reporter.info(`Module ${ref.module}/${ref.version} for kernel ${ref.kernel} (${ref.arch}):`);
-  recoverInterruptedInstall(ctx, ref);
-  if (!ctx.tree.isInstalled(ref)) {
-    ctx.reporter.info('This module version was INACTIVE for this kernel.');
-    return false;
-  }
-  ctx.reporter.info('Before uninstall, this module version was ACTIVE on this kernel.');
-  const conf = await confFor(ctx, ref);
-  const libTree = join(ctx.paths.installTree, ref.kernel);
-  const builtDir = ctx.tree.builtModuleDir(ref);
-  const names = conf ? conf.modules.map((m) => m.destName) : listBuiltNames(builtDir);
-  names.forEach((name, i) => {
-    const installed = conf
-      ? installedModuleFile(ctx.paths.installTree, ref.kernel, conf, i)
-      : undefined;
-    if (installed) {
-      ctx.reporter.info(`Deleting ${installed}`);
-      rmSync(installed, { force: true });
-      removeEmptyParents(dirname(installed), libTree);
-    } else {
-      ctx.reporter.info(`Module ${name}.ko was not found within ${libTree}/`);
-    }
-  });
-  restoreOriginals(ctx, ref);
-  rmSync(ctx.tree.kernelLink(ref.module, ref.kernel, ref.arch), { force: true });
-  if (conf) await runBuildScript(ctx, ref, 'post_remove', conf.postRemove);
-  removeOriginalBackup(ctx, ref);
-  return true;
-}
+import { failedLogPath, type BuildRef, type ModuleVersionRef } from '../core/stateTree.js';
+import { installedModuleFile } from '../status/status.js';
+import { depmodSteps } from './installPlan.js';
+import type { EngineStep } from './steps/engineStep.js';
+import { runEnginePlan } from './steps/stepRunner.js';
+import {
+  planRemoveVersion,
+  planUnbuild,
+  planUninstall,
+  type OriginalRecord,
+  type UninstallFacts,
+} from './uninstallPlan.js';
 
 function listBuiltNames(dir: string): string[] {
   try {
@@ -62,57 +26,178 @@ function listBuiltNames(dir: string): string[] {
   }
 }
 
+/** The `.origin` records of a build's backed-up originals, checked to stay in the kernel's tree. */
+function readOriginals(
+  backupDir: string,
+  libTree: string,
+): { originals: OriginalRecord[]; bad: string[] } {
+  const originals: OriginalRecord[] = [];
+  const bad: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(backupDir).sort();
+  } catch {
+    return { originals, bad };
+  }
+  for (const name of names.filter((n) => n.endsWith('.origin'))) {
+    const record = join(backupDir, name);
+    const saved = record.slice(0, -'.origin'.length);
+    if (!existsSync(saved)) continue;
+    const original = readFileSync(record, 'utf8').split('\n')[0] ?? '';
+    if (!original || !isInside(libTree, original)) {
+      bad.push(`Bad original location '${original}' in ${record}`);
+      continue;
+    }
+    originals.push({ saved, original, record });
+  }
+  return { originals, bad };
+}
+
+/** Reads what uninstalling one build involves. */
+export async function gatherUninstallFacts(
+  ctx: DkmsContext,
+  ref: BuildRef,
+): Promise<UninstallFacts> {
+  const libTree = join(ctx.paths.installTree, ref.kernel);
+  const facts: UninstallFacts = {
+    ref,
+    libTree,
+    moduleDir: ctx.tree.moduleDir(ref.module),
+    kernelLink: ctx.tree.kernelLink(ref.module, ref.kernel, ref.arch),
+    installed: ctx.tree.isInstalled(ref),
+    modules: [],
+    confWarning: undefined,
+    postRemove: '',
+    originals: [],
+    badOriginals: [],
+    backupDir: undefined,
+  };
+  if (!facts.installed) return facts;
+  const [outcome] = await loadConfs(ctx, [ref]);
+  if (outcome?.ok) {
+    const { conf } = outcome;
+    facts.modules = conf.modules.map((module, i) => ({
+      destName: module.destName,
+      installed: installedModuleFile(ctx.paths.installTree, ref.kernel, conf, i),
+    }));
+    facts.postRemove = conf.postRemove;
+  } else {
+    if (outcome) facts.confWarning = outcome.error.message;
+    facts.modules = listBuiltNames(ctx.tree.builtModuleDir(ref)).map((destName) => ({
+      destName,
+      installed: undefined,
+    }));
+  }
+  const backupDir = ctx.tree.originalModuleDir(ref.module, ref.kernel, ref.arch);
+  const { originals, bad } = readOriginals(backupDir, libTree);
+  facts.originals = originals;
+  facts.badOriginals = bad;
+  if (existsSync(backupDir)) facts.backupDir = backupDir;
+  return facts;
+}
+
+/** The steps of dkms uninstall for one kernel; `changed` when it was installed. */
+export async function planUninstallFor(
+  ctx: DkmsContext,
+  ref: BuildRef,
+): Promise<{ steps: EngineStep[]; changed: boolean }> {
+  return planUninstall(await gatherUninstallFacts(ctx, ref));
+}
+
+/** The steps of dkms unbuild for one kernel (uninstall first, unless told not to). */
+export async function planUnbuildFor(
+  ctx: DkmsContext,
+  ref: BuildRef,
+  options: { uninstall: boolean } = { uninstall: true },
+): Promise<{ steps: EngineStep[]; changed: boolean }> {
+  const uninstall = options.uninstall
+    ? await planUninstallFor(ctx, ref)
+    : { steps: [], changed: false };
+  const failedLog = failedLogPath(ctx.tree.versionDir(ref), ref.kernel, ref.arch);
+  const unbuild = planUnbuild({
+    ref,
+    versionDir: ctx.tree.versionDir(ref),
+    built: ctx.tree.isBuilt(ref),
+    failedLog: existsSync(failedLog) ? failedLog : undefined,
+    tag: String(process.pid),
+  });
+  return { steps: [...uninstall.steps, ...unbuild], changed: uninstall.changed };
+}
+
+/** Runs one kernel's uninstall or unbuild steps; they stop (no rollback) on a failure. */
+const runForBuild = (
+  ctx: DkmsContext,
+  ref: BuildRef,
+  action: string,
+  steps: EngineStep[],
+): Promise<unknown> =>
+  runEnginePlan(ctx, {
+    module: ref.module,
+    title: `${action} of ${ref.module}/${ref.version} for ${ref.kernel} (${ref.arch})`,
+    onError: 'stop',
+    steps,
+  });
+
+/**
+ * dkms uninstall for one kernel, without depmod (the caller runs it). Returns whether
+ * anything was installed. The caller holds the module lock.
+ */
+export async function uninstallOne(ctx: DkmsContext, ref: BuildRef): Promise<boolean> {
+  const { steps, changed } = await planUninstallFor(ctx, ref);
+  await runForBuild(ctx, ref, 'uninstall', steps);
+  return changed;
+}
+
 /** dkms unbuild for one kernel: uninstall when installed, then delete the build. */
 export async function unbuildOne(
   ctx: DkmsContext,
   ref: BuildRef,
   options: { uninstall: boolean } = { uninstall: true },
 ): Promise<boolean> {
-  let uninstalled = false;
-  if (options.uninstall) uninstalled = await uninstallOne(ctx, ref);
-  rmSync(failedLogPath(ctx.tree.versionDir(ref), ref.kernel, ref.arch), { force: true });
-  if (!ctx.tree.isBuilt(ref)) {
-    ctx.reporter.info(
-      `Module ${ref.module}/${ref.version} is not built for kernel ${ref.kernel} (${ref.arch}). Skipping...`,
-    );
-    return uninstalled;
-  }
-  rmSync(ctx.tree.buildDir(ref), { recursive: true, force: true });
-  const kernelDir = join(ctx.tree.versionDir(ref), ref.kernel);
-  try {
-    if (readdirSync(kernelDir).filter((n) => !n.startsWith('.tmp_')).length === 0)
-      rmSync(kernelDir, { recursive: true, force: true });
-  } catch {
-    // already gone
-  }
-  return uninstalled;
+  const { steps, changed } = await planUnbuildFor(ctx, ref, options);
+  await runForBuild(ctx, ref, 'unbuild', steps);
+  return changed;
 }
 
-/** After the last kernel is gone: delete `<m>/<v>`, and `<m>` when nothing is left. */
-export function removeVersionIfUnused(ctx: DkmsContext, ref: ModuleVersionRef): boolean {
-  const dir = ctx.tree.versionDir(ref);
-  let entries: string[];
-  try {
-    entries = readdirSync(dir);
-  } catch {
-    return false;
+export type RemovalMode = 'uninstall' | 'unbuild' | 'remove';
+
+/**
+ * The whole of dkms uninstall/unbuild/remove for one module version and several kernels:
+ * each kernel's steps, one depmod per kernel that had something installed (a failure is a
+ * warning, as upstream), and for remove the version itself when no kernel is left.
+ */
+export async function planRemoval(
+  ctx: DkmsContext,
+  ref: ModuleVersionRef,
+  targets: readonly { kernel: string; arch: string }[],
+  mode: RemovalMode,
+): Promise<EngineStep[]> {
+  const steps: EngineStep[] = [];
+  const touched: string[] = [];
+  for (const target of targets) {
+    const build = { ...ref, ...target };
+    const planned =
+      mode === 'uninstall' ? await planUninstallFor(ctx, build) : await planUnbuildFor(ctx, build);
+    steps.push(...planned.steps);
+    if (planned.changed && !touched.includes(target.kernel)) touched.push(target.kernel);
   }
-  for (const name of entries) {
-    if (name.startsWith('.tmp_')) rmSync(join(dir, name), { recursive: true, force: true });
-  }
-  const remaining = entries.filter(
-    (name) =>
-      !['build', 'tarball', 'driver_disk', 'rpm', 'deb', 'source'].includes(name) &&
-      !name.startsWith('.'),
-  );
-  if (remaining.length > 0) return false;
-  ctx.reporter.info(`Deleting module ${ref.module}/${ref.version} completely from the DKMS tree.`);
-  rmSync(dir, { recursive: true, force: true });
-  const moduleDir = ctx.tree.moduleDir(ref.module);
-  try {
-    if (readdirSync(moduleDir).length === 0) rmSync(moduleDir, { recursive: true, force: true });
-  } catch {
-    // already gone
-  }
-  return true;
+  if (ctx.depmod) for (const kernel of touched) steps.push(...depmodSteps(kernel, 'warn'));
+  if (mode === 'remove')
+    steps.push(...planRemoveVersion(ref, ctx.tree.versionDir(ref), ctx.tree.moduleDir(ref.module)));
+  return steps;
+}
+
+/** Runs `planRemoval`'s steps under the caller's module lock. */
+export async function runRemoval(
+  ctx: DkmsContext,
+  ref: ModuleVersionRef,
+  mode: RemovalMode,
+  steps: EngineStep[],
+): Promise<void> {
+  await runEnginePlan(ctx, {
+    module: ref.module,
+    title: `${mode} of ${ref.module}/${ref.version}`,
+    onError: 'stop',
+    steps,
+  });
 }

@@ -5,7 +5,7 @@ import { DkmsError } from '../core/errors.js';
 import { addSourceTree } from '../engine/add.js';
 import { defaultArch, type DkmsContext } from '../core/context.js';
 import { runningKernel } from '../kernel/kernels.js';
-import { withModuleLock } from '../core/lock.js';
+import { withModuleSession } from '../engine/recovery.js';
 import { byteOrder, type ModuleVersionRef } from '../core/stateTree.js';
 import { withStaging } from './staging.js';
 import { runSteps, type PackagingStep } from './steps.js';
@@ -186,7 +186,7 @@ export async function loadTarball(
       );
     }
     ctx.reporter.info(`Loading tarball for ${ref.module}/${ref.version}`);
-    await withModuleLock(ctx.paths.dkmsTree, ref.module, async () => {
+    await withModuleSession(ctx, ref.module, async () => {
       if (layout.kind !== 'binaries') await addSourceTree(ctx, layout.dir, options.force);
       await runSteps(ctx, prebuiltSteps(ctx, ref, root, options.force));
     });

@@ -111,28 +111,80 @@ describe('dkms actions beyond the basic lifecycle', { skip }, () => {
     );
   });
 
-  it('undoes an install that was interrupted halfway before installing again', async () => {
-    const { copyFileSync, mkdirSync } = await import('node:fs');
+  it('prints plans with --dry-run and changes nothing', async () => {
+    const listing = async (): Promise<string> =>
+      (await run('find', [roots.tree, roots.lib, '-printf', '%p %s %l\n'])).stdout;
+    const before = await listing();
+    const uninstall = await dkms(roots, ['uninstall', 'hello/1.0', '-k', K47, '--dry-run']);
+    assert.equal(uninstall.code, 0, uninstall.stderr);
+    assert.equal(
+      uninstall.stdout,
+      [
+        'uninstall of hello/1.0:',
+        `  rm -f ${join(roots.lib, K47, 'updates/dkms/hello.ko')}`,
+        `  rm -f ${join(roots.tree, 'hello', `kernel-${K47}-${ARCH}`)}`,
+        `  depmod ${K47}`,
+        '',
+      ].join('\n'),
+    );
+    const remove = await dkms(roots, ['remove', 'hello/1.0', '--all', '--dry-run']);
+    assert.match(remove.stdout, /^remove of hello\/1\.0:\n/);
+    assert.match(remove.stdout, new RegExp(`rm -rf \\S+/hello/1\\.0/${K47}/${ARCH}\n`));
+    assert.match(remove.stdout, /when no kernel is left\n$/);
+    const auto = await dkms(roots, ['autoinstall', '-k', K50, '--dry-run']);
+    assert.equal(auto.code, 0, auto.stderr);
+    assert.match(auto.stdout, new RegExp(`^autoinstall for ${K50} \\(${ARCH}\\):\n`));
+    assert.match(auto.stdout, /install of hello\/1\.0 for .*\n +build hello\/1\.0/);
+    assert.match(auto.stdout, /copy \S+hello\.ko to \S+\/updates\/dkms\/hello\.ko\n/);
+    const install = await dkms(roots, ['install', 'hello/1.0', '-k', K47, '--dry-run']);
+    assert.match(install.stdout, /already installed/);
+    assert.equal(await listing(), before);
+  });
+
+  it('completes an install that was killed before the kernel link', async () => {
     assert.equal((await dkms(roots, ['uninstall', 'hello/1.0', '-k', K47])).code, 0);
-    // What a crash after copying the module, before the kernel link, leaves behind:
-    const built = join(roots.tree, 'hello/1.0', K47, ARCH);
-    const placed = join(roots.lib, K47, 'updates/dkms/hello.ko');
-    mkdirSync(join(roots.lib, K47, 'updates/dkms'), { recursive: true });
-    copyFileSync(join(built, 'module/hello.ko'), placed);
-    writeFileSync(join(built, '.install-journal'), JSON.stringify({ placed: [placed] }));
+    const trace = join(roots.root, 'crash-trace.txt');
+    const full = await dkms(roots, ['install', 'hello/1.0', '-k', K47], {
+      DKMS_TEST_CRASH_TRACE: trace,
+    });
+    assert.equal(full.code, 0, full.stderr);
+    const points = readFileSync(trace, 'utf8').trim().split('\n');
+    const beforeLink = points.find((line) => line.endsWith(' do:writeLink'))?.split(' ')[0];
+    assert.ok(beforeLink, points.join('\n'));
+    assert.equal((await dkms(roots, ['uninstall', 'hello/1.0', '-k', K47])).code, 0);
+
+    const killed = await dkms(roots, ['install', 'hello/1.0', '-k', K47], {
+      DKMS_TEST_CRASH_AT: beforeLink,
+    });
+    assert.notEqual(killed.code, 0);
+    assert.ok(existsSync(join(roots.tree, 'hello/.dkms-journal')), 'the journal stays');
+    assert.ok(existsSync(join(roots.lib, K47, 'updates/dkms/hello.ko')), 'the module was copied');
     assert.equal(
       (await dkms(roots, ['status', 'hello', '-k', K47])).stdout,
       `hello/1.0, ${K47}, ${ARCH}: built\n`,
     );
+    const dry = await dkms(roots, ['install', 'hello/1.0', '-k', K47, '--dry-run']);
+    assert.match(dry.stdout, /complete the interrupted install of hello\/1\.0/);
+    assert.ok(existsSync(join(roots.tree, 'hello/.dkms-journal')), 'a dry run changes nothing');
+
     const r = await dkms(roots, ['install', 'hello/1.0', '-k', K47]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /was interrupted; undoing it first/);
+    assert.match(
+      r.stderr,
+      /An earlier install of hello\/1\.0 .* was interrupted; completing it first/,
+    );
+    assert.match(r.stdout, /already installed/);
+    assert.ok(!existsSync(join(roots.tree, 'hello/.dkms-journal')));
     assert.ok(
       !existsSync(join(roots.tree, 'hello/original_module')),
       'our own half-installed file is not an original',
     );
-    assert.ok(!existsSync(join(built, '.install-journal')));
     assertTree(roots).installed('hello', '1.0', K47);
+    assert.match(
+      readFileSync(join(roots.lib, K47, 'modules.dep'), 'utf8'),
+      /^updates\/dkms\/hello\.ko:/m,
+      'the depmod the killed install owed ran',
+    );
   });
 
   it('rejects bad usage with upstream exit codes', async () => {

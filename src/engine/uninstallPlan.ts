@@ -1,0 +1,125 @@
+import { join } from 'node:path';
+import type { BuildRef, ModuleVersionRef } from '../core/stateTree.js';
+import type { EngineStep } from './steps/engineStep.js';
+
+/** A module install moved aside, read from its `.origin` record. */
+export interface OriginalRecord {
+  /** The backed-up file in `original_module/<kver>/<arch>/`. */
+  saved: string;
+  /** Where it came from (inside `<install_tree>/<kver>`). */
+  original: string;
+  record: string;
+}
+
+/** What uninstall decides from; gathered by `gatherUninstallFacts` (remove.ts). */
+export interface UninstallFacts {
+  ref: BuildRef;
+  libTree: string;
+  moduleDir: string;
+  kernelLink: string;
+  /** The kernel link resolves to this build. */
+  installed: boolean;
+  /** Each module of the build, with the installed file found for it. */
+  modules: { destName: string; installed: string | undefined }[];
+  /** Why dkms.conf could not be read (uninstall goes on with the built names). */
+  confWarning: string | undefined;
+  postRemove: string;
+  originals: OriginalRecord[];
+  /** Records whose location leaves the kernel's tree: reported, never followed. */
+  badOriginals: string[];
+  /** `original_module/<kver>/<arch>`, when it exists. */
+  backupDir: string | undefined;
+}
+
+const say = (text: string, level: 'info' | 'warn' = 'info'): EngineStep => ({
+  kind: 'say',
+  level,
+  text,
+});
+
+/** dkms uninstall for one kernel. `changed`: something was installed (depmod is owed). */
+export function planUninstall(facts: UninstallFacts): { steps: EngineStep[]; changed: boolean } {
+  const { ref, libTree } = facts;
+  const steps: EngineStep[] = [
+    say(`Module ${ref.module}/${ref.version} for kernel ${ref.kernel} (${ref.arch}):`),
+  ];
+  if (!facts.installed) {
+    steps.push(say('This module version was INACTIVE for this kernel.'));
+    return { steps, changed: false };
+  }
+  steps.push(say('Before uninstall, this module version was ACTIVE on this kernel.'));
+  if (facts.confWarning) steps.push(say(facts.confWarning, 'warn'));
+  for (const module of facts.modules) {
+    if (module.installed) {
+      steps.push(say(`Deleting ${module.installed}`), {
+        kind: 'removeFile',
+        path: module.installed,
+        pruneUpTo: libTree,
+      });
+    } else {
+      steps.push(say(`Module ${module.destName}.ko was not found within ${libTree}/`));
+    }
+  }
+  for (const bad of facts.badOriginals) steps.push(say(bad, 'warn'));
+  for (const original of facts.originals) {
+    steps.push(say(`Restoring archived original module ${original.original}`), {
+      kind: 'restoreOriginal',
+      ...original,
+    });
+  }
+  steps.push({ kind: 'removeLink', path: facts.kernelLink });
+  if (facts.postRemove)
+    steps.push({ kind: 'script', ref, phase: 'post_remove', script: facts.postRemove });
+  if (facts.backupDir) {
+    steps.push(
+      say(`Removing original module(s) from DKMS tree for kernel ${ref.kernel} (${ref.arch})`),
+      { kind: 'removeTree', path: facts.backupDir, pruneUpTo: facts.moduleDir },
+    );
+  }
+  return { steps, changed: true };
+}
+
+/** What unbuild reads besides the uninstall facts. */
+export interface UnbuildFacts {
+  ref: BuildRef;
+  versionDir: string;
+  built: boolean;
+  /** The log a failed build of this kernel kept, when there is one. */
+  failedLog: string | undefined;
+  tag: string;
+}
+
+/** dkms unbuild for one kernel, after the uninstall steps when there are some. */
+export function planUnbuild(facts: UnbuildFacts): EngineStep[] {
+  const { ref } = facts;
+  const steps: EngineStep[] = facts.failedLog
+    ? [{ kind: 'removeFile', path: facts.failedLog }]
+    : [];
+  if (!facts.built) {
+    steps.push(
+      say(
+        `Module ${ref.module}/${ref.version} is not built for kernel ${ref.kernel} (${ref.arch}). Skipping...`,
+      ),
+    );
+    return steps;
+  }
+  const kernelDir = join(facts.versionDir, ref.kernel);
+  steps.push(
+    {
+      kind: 'discardDir',
+      path: join(kernelDir, ref.arch),
+      aside: join(kernelDir, `.tmp_${ref.arch}_removed_${facts.tag}`),
+    },
+    { kind: 'pruneKernelDir', path: kernelDir },
+  );
+  return steps;
+}
+
+/** dkms remove's last step: the version (and the module) go when no kernel is left. */
+export function planRemoveVersion(
+  ref: ModuleVersionRef,
+  versionDir: string,
+  moduleDir: string,
+): EngineStep[] {
+  return [{ kind: 'removeVersionIfUnused', ref, versionDir, moduleDir }];
+}
