@@ -20,7 +20,7 @@ _dkms() {
   options="-m -v -k -a -c -j -q -V -h --all --force --force-version-override --verbose --json
     --templatekernel= --directive= --config= --archive= --kernelsourcedir= --dkmstree
     --sourcetree --installtree --confdir --no-depmod --modprobe-on-install --binaries-only
-    --source-only --rpm_safe_upgrade --symlink-modules --dry-run --help --version"
+    --source-only --rpm_safe_upgrade --symlink-modules --dry-run --fix --help --version"
   case $prev in
     -m)
       local tree m v

@@ -57,6 +57,8 @@ export interface DkmsArgs {
   modprobeOnInstall: boolean;
   /** --dry-run: print the plan of install/uninstall/unbuild/remove/autoinstall, change nothing. */
   dryRun: boolean;
+  /** doctor --fix: repair what the checks found (interrupted commands, leftovers, depmod). */
+  fix: boolean;
   jobs?: number | undefined;
   verbose: boolean;
   quiet: boolean;
@@ -116,6 +118,7 @@ type Flag =
   | 'noDepmod'
   | 'modprobeOnInstall'
   | 'dryRun'
+  | 'fix'
   | 'verbose'
   | 'quiet'
   | 'json'
@@ -133,6 +136,7 @@ const flags: Record<string, Flag> = {
   '--no-depmod': 'noDepmod',
   '--modprobe-on-install': 'modprobeOnInstall',
   '--dry-run': 'dryRun',
+  '--fix': 'fix',
   '--verbose': 'verbose',
   '--quiet': 'quiet',
   '-q': 'quiet',
@@ -182,6 +186,7 @@ export function parseArgs(argv: readonly string[]): DkmsArgs {
     noDepmod: false,
     modprobeOnInstall: false,
     dryRun: false,
+    fix: false,
     verbose: false,
     quiet: false,
     json: false,

@@ -95,11 +95,13 @@ Before a kernel package is installed: unbuilds the AUTOINSTALL modules built for
 After a kernel (or its headers) is installed: autoinstall for exactly that kernel.`,
   kernel_prerm: `dkms kernel_prerm -k KERNEL
 Before a kernel is removed: unbuilds every module built for it, then one depmod.`,
-  doctor: `dkms doctor [-m MODULE] [-k KERNEL]... [--json] [--verbose]
+  doctor: `dkms doctor [-m MODULE] [-k KERNEL]... [--json] [--verbose] [--fix]
 Checks every kernel (or the -k ones) and every module installed for it: headers, vermagic,
 built = installed, signature (and Secure Boot enrollment), compression, modules.dep,
-initramfs, shadowing. Each finding names the fix; --verbose also lists passed checks.
-Exit 1 when something is wrong (an error). --json: docs/doctor.md.`,
+initramfs, shadowing, commands interrupted halfway and their leftovers. Each finding names
+the fix; --verbose also lists passed checks. Exit 1 when something is wrong (an error).
+--fix finishes interrupted commands, deletes their leftovers and runs the depmod that is
+missing, then checks again. --json: docs/doctor.md.`,
   mkdeb: `dkms mkdeb MODULE/VERSION [-k KERNEL[/ARCH]]... | --all [--source-only | --binaries-only]
 Builds DKMS_TREE/MODULE/VERSION/deb/MODULE-dkms_VERSION_all.deb with dpkg-deb: the source in
 /usr/src/MODULE-VERSION, a postinst running dkms add/build/install for every kernel with

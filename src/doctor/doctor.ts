@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { loadConfs } from '../conf/loadConf.js';
 import { defaultArch, type DkmsContext } from '../core/context.js';
 import { installedKernels } from '../kernel/kernels.js';
@@ -9,6 +9,8 @@ import type { Finding } from './findings.js';
 import { gatherInitramfs, gatherKernelFacts, gatherModuleFiles, makeScratch } from './gather.js';
 import { entriesForModule, systemInitramfsLister, type InitramfsLister } from './initramfs.js';
 import { kernelFindings, secureBootFindings } from './kernelChecks.js';
+import { gatherKernelLitter, gatherModuleInterruption } from './gatherInterruptions.js';
+import { interruptionFindings, kernelLitterFindings } from './interruptionChecks.js';
 import { moduleFindings } from './moduleChecks.js';
 
 /** What doctor asks the system that tests replace. */
@@ -64,7 +66,8 @@ async function secureBootFacts(
 
 /**
  * `dkms doctor`: checks every kernel and every module installed for it, and returns one
- * finding per check (ok ones included), each non-ok finding naming its fix. Read-only.
+ * finding per check (ok ones included), each non-ok finding naming its fix. Read-only
+ * (`dkms doctor --fix` applies `planRepairs(findings)` from repair.ts).
  * The daemon calls it after finishing a kernel: `runDoctor(ctx, { kernels: [kver] })`.
  */
 export async function runDoctor(ctx: DkmsContext, options: DoctorOptions = {}): Promise<Finding[]> {
@@ -94,12 +97,17 @@ export async function runDoctor(ctx: DkmsContext, options: DoctorOptions = {}): 
   const findings: Finding[] = secureBootFindings(
     await secureBootFacts(probes.secureBoot, kernelFacts),
   );
+  for (const module of (options.modules ?? ctx.tree.modules()).filter((m) =>
+    existsSync(ctx.tree.moduleDir(m)),
+  ))
+    findings.push(...interruptionFindings(gatherModuleInterruption(ctx, module)));
   const healthy = builds.filter((b) => !ctx.tree.isBroken(b));
   const confs = await loadConfs(ctx, healthy);
   const scratch = makeScratch(ctx);
   try {
     for (const k of kernelFacts) {
       findings.push(...kernelFindings(k));
+      findings.push(...kernelLitterFindings(gatherKernelLitter(ctx, k.kernel)));
       for (const build of builds.filter((b) => b.kernel === k.kernel)) {
         const facts: ModuleFacts = {
           ...build,

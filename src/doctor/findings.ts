@@ -15,6 +15,8 @@ export const CHECKS = [
   'compression',
   'shadowing',
   'initramfs',
+  'interrupted',
+  'litter',
 ] as const;
 export type CheckId = (typeof CHECKS)[number];
 

@@ -6,6 +6,7 @@ import {
   type Finding,
   type Severity,
 } from './findings.js';
+import type { Repair, RepairResult } from './repair.js';
 
 /** Bumped on any incompatible change of the document below (docs/doctor.md). */
 export const DOCTOR_SCHEMA_VERSION = 1;
@@ -19,11 +20,14 @@ export interface DoctorDocument {
   exitCode: number;
   summary: Record<Severity, number>;
   findings: Finding[];
+  /** With --fix: what was repaired before the checks ran again. */
+  repairs?: { repair: Repair['kind']; ok: boolean; message: string }[];
 }
 
 export function doctorDocument(
   findings: readonly Finding[],
   kernels: readonly string[],
+  repairs?: readonly RepairResult[],
 ): DoctorDocument {
   return {
     schema: 'dkms-doctor',
@@ -33,7 +37,17 @@ export function doctorDocument(
     exitCode: doctorExitCode(findings),
     summary: countBySeverity(findings),
     findings: [...findings],
+    ...(repairs
+      ? { repairs: repairs.map((r) => ({ repair: r.repair.kind, ok: r.ok, message: r.message })) }
+      : {}),
   };
+}
+
+/** --fix's lines: one per repair, before the findings. */
+export function formatRepairs(repairs: readonly RepairResult[] | undefined): string[] {
+  if (!repairs) return [];
+  if (repairs.length === 0) return ['dkms doctor --fix: nothing to repair.'];
+  return repairs.map((r) => `${r.ok ? 'FIXED' : 'FAILED'}`.padEnd(8) + r.message);
 }
 
 const LABELS: Record<Severity, string> = {
