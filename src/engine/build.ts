@@ -108,6 +108,8 @@ export async function buildModule(
     await runPlan(ctx, plan);
   } catch (error) {
     if (error instanceof DkmsError) failBuild(plan, error);
+    // A raw fs error (ENOSPC while finishing a module...) must not leave the staging dir.
+    rmSync(plan.stagingDir, { recursive: true, force: true });
     throw error;
   }
   crashPoint('build:staged');
