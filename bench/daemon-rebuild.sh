@@ -16,9 +16,9 @@
 # start and end (seconds after the kernel appeared) come from the daemon's log. BENCH_OURS
 # lists the dkmsd checkouts to run (LABEL=DIR, default: this one), each after the same
 # upstream run, to compare a change before and after. The initramfs and udev commands are off
-# on both sides. BENCH_RUNS runs (default 1). Fetches the packages (and, as root, their build
-# dependencies) with scripts/fetch-upstream.sh. A benchmark: nothing fails on a time, but both
-# sides must install the same modules.
+# on both sides. BENCH_RUNS runs (default 1). Fetches the packages with
+# scripts/fetch-upstream.sh; the corpus builds need libxtables-dev, pkg-config and libelf-dev.
+# A benchmark: nothing fails on a time, but both sides must install the same modules.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -54,9 +54,9 @@ bench_init daemon-rebuild.sh dist/src/daemon/cli.js "$@"
     exit 1
 }
 
-deps=()
-[[ $(id -u) == 0 ]] && deps=(--build-deps)
-fetched=$(bash "$repo/scripts/fetch-upstream.sh" --quiet "${deps[@]}" dkms "${packages[@]}")
+# Not --build-deps: some packages depend on other *-dkms packages, whose installation would bring
+# Debian's dkms onto the machine and build for its real kernels.
+fetched=$(bash "$repo/scripts/fetch-upstream.sh" --quiet dkms "${packages[@]}")
 upstream=$(awk -F'\t' '$1 == "dkms" { print $2 }' <<<"$fetched")
 mapfile -t sources < <(awk -F'\t' '$1 != "dkms" { print $2 }' <<<"$fetched")
 work=$(mktemp -d "${TMPDIR:-/tmp}/dkms-bench-rebuild.XXXXXX")
@@ -101,7 +101,8 @@ upstream_run() {
     else
         /usr/bin/time -f '%e %U %S' -o "$timing" bash "$upstream" "${args[@]}" >"$work/upstream.out" 2>&1 || true
     fi
-    read -r u_wall u_user u_sys <"$timing"
+    # /usr/bin/time puts "Command exited with non-zero status N" first when a module failed.
+    read -r u_wall u_user u_sys < <(tail -n 1 "$timing")
     u_installed=$(installed "$dir")
 }
 
@@ -121,6 +122,8 @@ ours_run() {
     "$checkout/bin/dkmsd" notify kernel-added "$kernel" --wait --timeout 3600 --socket "$work/dkmsd.sock" >"$work/ours.out" 2>&1 || true
     end=$(now_ms)
     after=$(cpu_ticks "$daemon")
+    o_rss=$(awk '/^VmRSS/ { printf "%d MB", $2 / 1024 }' "/proc/$daemon/status")
+    o_hwm=$(awk '/^VmHWM/ { printf "%d MB", $2 / 1024 }' "/proc/$daemon/status")
     kill "$daemon"
     wait "$daemon" 2>/dev/null || true
     daemon=
@@ -167,7 +170,7 @@ for ((i = 0; i < runs; i++)); do
         ours_run "$checkout"
         o_use=$(awk -v c="$o_cpu" -v w="$o_wall" 'BEGIN { printf "%.0f", 100 * c / w }')
         ratio=$(awk -v o="$o_wall" -v u="$u_wall" 'BEGIN { printf "%.2f", o / u }')
-        echo "  dkmsd ($label): ${o_wall} s wall, ${o_cpu} s CPU (${o_use}% of $((ncpu * 100))%); dkmsd/upstream ${ratio}"
+        echo "  dkmsd ($label): ${o_wall} s wall, ${o_cpu} s CPU (${o_use}% of $((ncpu * 100))%); dkmsd/upstream ${ratio}; RSS after ${o_rss} (peak ${o_hwm})"
         if [[ $u_installed != "$o_installed" ]]; then
             echo "daemon-rebuild.sh: the two sides installed different modules:" >&2
             echo "  upstream: $u_installed" >&2

@@ -104,10 +104,11 @@ where() {
     printf '%s\t%s\n' "$pkg" "$src"
 }
 
-# Depends of a .deb without versions and alternatives, dkms itself left out.
+# Depends of a .deb without versions and alternatives, dkms itself and other *-dkms packages
+# left out (installing one brings Debian's dkms, which builds it for the machine's kernels).
 depends_of() {
     dpkg-deb -f "$1" Depends | tr ',' '\n' | sed 's/|.*//; s/(.*)//; s/:any//; s/[[:space:]]//g' |
-        grep -v -e '^$' -e '^dkms$' || true
+        grep -v -e '^$' -e '^dkms$' -e '-dkms$' || true
 }
 
 install_build_deps() {

@@ -1,0 +1,172 @@
+#!/bin/bash
+# Benchmark: what each dkms action costs outside make, ours (bin/dkms) against Debian's dkms
+# 3.0.10 in the same run. The module is v4l2loopback-dkms (its dkms.conf sources the kernel's
+# .config: 10k shell variables), for 6.1.0-47-amd64 (real headers), in a sandbox per side:
+#   add, build, install (already built), uninstall, remove --all, install (add, then build and
+#   install in one command), autoinstall with nothing to do, and `dkms status` over 30 modules
+#   that are only added (a second sandbox, the same for both sides; the outputs must match).
+# Overhead = wall time minus the time spent in the top-level build make (a `make` first on PATH
+# times each call that carries KERNELRELEASE= and is not nested, then runs the real make).
+# Signing is off on both sides (an `openssl` first on PATH that fails: no MOK key can be made).
+# Medians of BENCH_RUNS runs (default 3), the two sides alternating; "load" is the 1-minute load
+# average at the start. Goal (issue 12): every ratio ours/upstream at most 1.0.
+#
+#   bash bench/overhead.sh [--record]
+#
+# A benchmark: nothing fails on a time.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+default_runs=3
+kernel=6.1.0-47-amd64
+added=30
+# shellcheck source=lib/common.sh
+. "$here/lib/common.sh"
+bench_init overhead.sh dist/src/cli/dkms.js "$@"
+[[ -f /usr/src/linux-headers-$kernel/Makefile ]] || {
+    echo "overhead.sh: needs linux-headers-$kernel" >&2
+    exit 1
+}
+
+fetched=$(bash "$repo/scripts/fetch-upstream.sh" --quiet dkms v4l2loopback-dkms)
+upstream=$(awk -F'\t' '$1 == "dkms" { print $2 }' <<<"$fetched")
+source=$(awk -F'\t' '$1 == "v4l2loopback-dkms" { print $2 }' <<<"$fetched")
+module=v4l2loopback
+version=${source##*/v4l2loopback-}
+work=$(mktemp -d "${TMPDIR:-/tmp}/dkms-bench-overhead.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+# The timing make: a wrapper first on PATH for both sides.
+mkdir -p "$work/bin"
+real_make=$(command -v make)
+cat >"$work/bin/make" <<MAKE
+#!/bin/bash
+case " \$* " in *" KERNELRELEASE="*) [[ -z \${MAKELEVEL:-} ]] && timed=1 ;; esac
+[[ \${timed:-} ]] || exec $real_make "\$@"
+start=\$(date +%s%N)
+$real_make "\$@"
+status=\$?
+echo \$((\$(date +%s%N) - start)) >>"\$DKMS_BENCH_MAKE_TIMES"
+exit \$status
+MAKE
+chmod +x "$work/bin/make"
+# No module signing on either side: upstream would try (and here fail) to make a MOK key under
+# /var/lib/dkms at every build, ours once per sandbox; an openssl that fails at once makes both
+# skip signing the same way.
+printf '#!/bin/sh\nexit 1\n' >"$work/bin/openssl"
+chmod +x "$work/bin/openssl"
+export PATH="$work/bin:$PATH"
+
+# sandbox DIR: trees with the kernel and the module's source in the source tree.
+sandbox() {
+    rm -rf "$1"
+    mkdir -p "$1/src" "$1/tree" "$1/lib/modules/$kernel"
+    ln -s "/usr/src/linux-headers-$kernel" "$1/lib/modules/$kernel/build"
+    cp -a "$source" "$1/src/"
+}
+
+# dkms SIDE DIR ARGS...: one command of one side.
+dkms() {
+    local side=$1 dir=$2
+    shift 2
+    local trees=(--dkmstree "$dir/tree" --sourcetree "$dir/src" --installtree "$dir/lib/modules")
+    if [[ $side == ours ]]; then
+        "$repo/bin/dkms" "$@" "${trees[@]}" --confdir "$dir/etc"
+    elif [[ -e /etc/dkms ]]; then
+        mkdir -p "$work/empty"
+        # shellcheck disable=SC2016 # expanded by the inner bash
+        unshare --mount --propagation private \
+            bash -c 'mount --bind "$1" /etc/dkms && shift && exec bash "$@"' \
+            upstream-dkms "$work/empty" "$upstream" "$@" "${trees[@]}"
+    else
+        bash "$upstream" "$@" "${trees[@]}"
+    fi
+}
+
+# overhead SIDE DIR ARGS...: ms outside the build make of one command (its output: $work/out).
+overhead() {
+    local start end made
+    : >"$work/make.times"
+    start=$(date +%s%N)
+    DKMS_BENCH_MAKE_TIMES=$work/make.times dkms "$@" >"$work/out" 2>&1 || {
+        echo "overhead.sh: $1: dkms ${*:3} failed:" >&2
+        cat "$work/out" >&2
+        exit 1
+    }
+    end=$(date +%s%N)
+    made=$(awk '{ s += $1 } END { print s + 0 }' "$work/make.times")
+    echo $(((end - start - made) / 1000000))
+}
+
+# A second sandbox: modules that are only added (a source dir and the tree's source link).
+status_root=$work/status
+mkdir -p "$status_root/src" "$status_root/tree" "$status_root/lib/modules/$kernel"
+for ((i = 1; i <= added; i++)); do
+    m=added$i
+    mkdir -p "$status_root/src/$m-1.0" "$status_root/tree/$m/1.0"
+    printf 'PACKAGE_NAME="%s"\nPACKAGE_VERSION="1.0"\nBUILT_MODULE_NAME[0]="%s"\nDEST_MODULE_LOCATION[0]="/updates/dkms"\nAUTOINSTALL="yes"\n' \
+        "$m" "$m" >"$status_root/src/$m-1.0/dkms.conf"
+    ln -s "$status_root/src/$m-1.0" "$status_root/tree/$m/1.0/source"
+done
+
+actions=(add build install uninstall remove install-with-build autoinstall-no-op "status, $added added")
+declare -A times
+# one_run SIDE: every action once, in order, on a fresh sandbox.
+one_run() {
+    local side=$1 dir=$work/$1 ref=$module/$version
+    sandbox "$dir"
+    times[$side:add]+=" $(overhead "$side" "$dir" add "$ref")"
+    times[$side:build]+=" $(overhead "$side" "$dir" build "$ref" -k "$kernel")"
+    times[$side:install]+=" $(overhead "$side" "$dir" install "$ref" -k "$kernel")"
+    times[$side:uninstall]+=" $(overhead "$side" "$dir" uninstall "$ref" -k "$kernel")"
+    times[$side:remove]+=" $(overhead "$side" "$dir" remove "$ref" --all)"
+    dkms "$side" "$dir" add "$ref" >/dev/null 2>&1
+    times[$side:install-with-build]+=" $(overhead "$side" "$dir" install "$ref" -k "$kernel")"
+    times[$side:autoinstall-no-op]+=" $(overhead "$side" "$dir" autoinstall -k "$kernel")"
+    times[$side:status, $added added]+=" $(overhead "$side" "$status_root" status)"
+    cp "$work/out" "$work/status-$side.txt"
+}
+
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ t[NR] = $1 } END { print (NR % 2) ? t[(NR + 1) / 2] : int((t[NR / 2] + t[NR / 2 + 1]) / 2) }'; }
+
+load=$(cut -d' ' -f1 /proc/loadavg)
+echo "overhead outside make: $module $version on $kernel, $runs runs each, load $load"
+for ((i = 0; i < runs; i++)); do
+    one_run ours
+    one_run upstream
+done
+if ! cmp -s "$work/status-ours.txt" "$work/status-upstream.txt"; then
+    echo "overhead.sh: dkms status outputs differ (upstream / ours):" >&2
+    diff "$work/status-upstream.txt" "$work/status-ours.txt" >&2 || true
+    exit 1
+fi
+
+cells=() worst=0
+for action in "${actions[@]}"; do
+    o=$(median <<<"${times[ours:$action]}")
+    u=$(median <<<"${times[upstream:$action]}")
+    ratio=$(awk -v o="$o" -v u="$u" 'BEGIN { printf "%.2f", (u > 0) ? o / u : 0 }')
+    worst=$(awk -v a="$worst" -v b="$ratio" 'BEGIN { print (b > a) ? b : a }')
+    printf '  %-24s ours %5d ms   upstream %5d ms   ours/upstream %s   (ours:%s; upstream:%s)\n' \
+        "$action" "$o" "$u" "$ratio" "${times[ours:$action]}" "${times[upstream:$action]}"
+    cells+=("$o / $u ms ($ratio)")
+done
+echo "summary: overhead outside make, worst ours/upstream ratio $worst (load $load)"
+
+[[ $record ]] || exit 0
+header="| date | machine | runs |$(printf ' %s |' "${actions[@]}")"
+row="| $(date -u +%Y-%m-%d) | $(nproc) x $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), node $(node --version), load $load | $runs |$(printf ' %s |' "${cells[@]}")"
+bash "$here/lib/record-section.sh" "$repo/docs/benchmarks.md" "dkms actions: overhead outside make" "$header" "$row" <<INTRO
+What each action costs besides the build's own make, ours (\`bin/dkms\`) against Debian's dkms
+3.0.10 in the same run, the two sides alternating: wall time minus the time spent in the
+top-level build \`make\` (a timing \`make\` first on PATH), signing off on both sides (a
+failing \`openssl\` first on PATH: no MOK key). Module: $module-dkms $version, whose
+dkms.conf sources the kernel's .config (10k shell variables), for $kernel. "install" installs
+what is built; "install-with-build" adds, then builds and installs in one command;
+"autoinstall-no-op" finds everything installed; "status" lists $added modules that are only
+added (the outputs must be identical). Each cell: ours / upstream median ms (ratio). Goal
+(issue 12): every ratio at most 1.0.
+
+Command: \`npm run build && bash bench/overhead.sh --record\`
+INTRO
+echo "recorded in docs/benchmarks.md"
