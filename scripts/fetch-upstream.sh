@@ -1,12 +1,15 @@
 #!/bin/bash
-# Fetch the references the compatibility tests and benchmarks compare against: Debian's dkms
-# (the bash script, never installed) and the Debian *-dkms corpus packages (their sources).
+# Fetch the references the compatibility tests and benchmarks compare against: Debian sid's
+# dkms (the bash script, never installed; the release closest to dkms 3.4.3 that Debian ships)
+# and the Debian *-dkms corpus packages (their sources, from the machine's own sources).
 #
 #   scripts/fetch-upstream.sh [--build-deps] [--quiet] [PACKAGE...]
 #
 # PACKAGE defaults to dkms and all corpus packages of shared/reference/corpus.md. Each one is
 # fetched with `apt-get download` into $CACHE/debs and unpacked with `dpkg-deb -x` into
 # $CACHE/root/<package>; what is already there is kept, so a second run does nothing.
+# dkms comes from sid through a private source list and package lists under $CACHE/sid
+# (the machine's own apt sources are never changed).
 # --build-deps also installs (apt-get, as root) what the corpus packages declare in Depends
 # besides dkms, e.g. libxtables-dev for iptables-netflow-dkms.
 #
@@ -62,13 +65,38 @@ apt_update_once() {
 # The newest cached .deb of a package, if any.
 cached_deb() {
     local deb
-    deb=$(find "$CACHE/debs" -maxdepth 1 -name "$1_*.deb" | sort -V | tail -n 1)
+    deb=$(find "$(debs_dir "$1")" -maxdepth 1 -name "$1_*.deb" 2>/dev/null | sort -V | tail -n 1)
     [[ $deb ]] && echo "$deb"
+}
+
+debs_dir() { if [[ $1 == dkms ]]; then echo "$CACHE/sid/debs"; else echo "$CACHE/debs"; fi; }
+
+# apt options that point apt at sid only, with lists and archives of its own under $CACHE/sid.
+SID=$CACHE/sid
+sid_options=(-o "Dir::Etc::sourcelist=$SID/sources.list" -o Dir::Etc::sourceparts=-
+    -o "Dir::State::Lists=$SID/lists" -o "Dir::Cache=$SID/cache")
+
+download_sid() {
+    local pkg=$1 options=(-qq)
+    [[ $(id -u) == 0 ]] && options+=(-o APT::Sandbox::User=root)
+    mkdir -p "$SID/debs" "$SID/lists/partial" "$SID/cache/archives/partial"
+    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian sid main" >"$SID/sources.list"
+    if ! (cd "$SID/debs" && apt-get download "${options[@]}" "${sid_options[@]}" "$pkg" >&2) 2>/dev/null; then
+        say "apt-get update (sid lists under $SID)"
+        apt-get update "${options[@]}" "${sid_options[@]}" >&2 || return 1
+        (cd "$SID/debs" && apt-get download "${options[@]}" "${sid_options[@]}" "$pkg" >&2) || return 1
+    fi
 }
 
 download() {
     local pkg=$1
     cached_deb "$pkg" && return 0
+    if [[ $pkg == dkms ]]; then
+        say "apt-get download $pkg (sid)"
+        download_sid "$pkg" || return 1
+        cached_deb "$pkg"
+        return
+    fi
     say "apt-get download $pkg"
     # As root apt would hand the download to user _apt, who cannot write into our cache.
     local options=(-qq)
@@ -81,8 +109,11 @@ download() {
 }
 
 # Unpacks into a fresh directory and renames it into place: an interrupted run leaves no half tree.
+root_of() { if [[ $1 == dkms ]]; then echo "$CACHE/root/dkms-sid"; else echo "$CACHE/root/$1"; fi; }
+
 extract() {
-    local pkg=$1 deb=$2 dest=$CACHE/root/$1
+    local pkg=$1 deb=$2 dest
+    dest=$(root_of "$1")
     if [[ -f $dest/.from && $(cat "$dest/.from") == "${deb##*/}" ]]; then
         return 0
     fi
@@ -93,7 +124,8 @@ extract() {
 }
 
 where() {
-    local pkg=$1 dest=$CACHE/root/$1 src
+    local pkg=$1 dest src
+    dest=$(root_of "$1")
     if [[ $pkg == dkms ]]; then
         [[ -f $dest/usr/sbin/dkms ]] || return 1
         printf '%s\t%s\n' "$pkg" "$dest/usr/sbin/dkms"

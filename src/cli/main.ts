@@ -41,8 +41,12 @@ const commands: Record<Action, () => Promise<Command>> = {
 };
 
 function formatError(error: DkmsError): string {
+  // a failed build script already said everything; a BUILD_EXCLUSIVE skip is a warning
+  if (!error.message) return '';
+  if (error.code === 'BUILD_EXCLUDED') return `Warning: ${error.message}`;
   const lines = [`\nError! ${error.message}`];
-  if (error.logPath) lines.push(`Consult ${error.logPath} for more information.`);
+  if (error.logPath && !error.message.includes('\nConsult '))
+    lines.push(`Consult ${error.logPath} for more information.`);
   if (error.hint) lines.push(error.hint);
   return lines.join('\n');
 }
@@ -115,6 +119,7 @@ export async function main(argv: readonly string[], streams: Streams): Promise<n
       directives: args.directives,
       depmod: !args.noDepmod,
     });
+    ctx.preparedKernels = new Map();
     if (args.verbose || framework.verbose)
       reporter.verbose = (line) => quiet || streams.stdout(`${line}\n`);
     const command = await commands[args.action]();
@@ -124,7 +129,8 @@ export async function main(argv: readonly string[], streams: Streams): Promise<n
   } catch (thrown) {
     const error = toDkmsError(thrown);
     if (!quiet) {
-      streams.stderr(`${formatError(error)}\n`);
+      const text = formatError(error);
+      if (text) streams.stderr(`${text}\n`);
       if (error.code === 'UNKNOWN_OPTION') streams.stderr(`${USAGE}\n`);
       if (error.code === 'INTERNAL' && process.env['DKMS_DEBUG'])
         streams.stderr(`${String((thrown as Error).stack)}\n`);

@@ -32,6 +32,8 @@ export interface DkmsContext {
   signal?: AbortSignal | undefined;
   /** Evaluated confs of this command, by conf path and module/version/kernel/arch. */
   confCache?: Map<string, unknown> | undefined;
+  /** Kernels whose headers and signing were prepared in this command (`kernel/arch`). */
+  preparedKernels?: Map<string, unknown> | undefined;
 }
 
 export const defaultArch = (): string => machine();

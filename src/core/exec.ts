@@ -8,6 +8,8 @@ export interface RunResult {
   aborted: boolean;
   /** Last lines of output, for error messages. */
   tail: string;
+  /** All of stdout and stderr as written, when `keepOutput` was asked for. */
+  output?: string;
 }
 
 /** A GNU make jobserver a command's makes join: the pipe's fds in this process, its size. */
@@ -27,6 +29,8 @@ export interface RunOptions {
   timeout?: number | undefined;
   /** The pipe is inherited as fds 3 and 4 and named in MAKEFLAGS (make 4.3's pipe form). */
   jobserver?: JobserverAuth | undefined;
+  /** Keep the whole output (one stream, in the order written) in `output`. */
+  keepOutput?: boolean;
 }
 
 /** The fds and MAKEFLAGS that let the makes of a command join a jobserver. */
@@ -66,6 +70,7 @@ export async function runShell(command: string, options: RunOptions): Promise<Ru
   const { execa } = await loadExeca();
   const fd = options.logFile ? openSync(options.logFile, 'a') : undefined;
   let recent = '';
+  let output = '';
   const env = { ...(options.env ?? buildEnv()) };
   const child = execa('bash', ['-c', command], {
     cwd: options.cwd,
@@ -110,6 +115,7 @@ export async function runShell(command: string, options: RunOptions): Promise<Ru
   child.all?.on('data', (chunk: Buffer) => {
     if (fd !== undefined) writeSync(fd, chunk);
     recent = (recent + chunk.toString('utf8')).slice(-8192);
+    if (options.keepOutput) output += chunk.toString('utf8');
   });
   try {
     const result = await child;
@@ -119,6 +125,7 @@ export async function runShell(command: string, options: RunOptions): Promise<Ru
       timedOut,
       aborted,
       tail: tailOf(recent),
+      ...(options.keepOutput ? { output } : {}),
     };
   } finally {
     if (timer) clearTimeout(timer);

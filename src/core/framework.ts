@@ -22,6 +22,7 @@ export const FRAMEWORK_VARIABLES = [
   'sign_file',
   'mok_signing_key',
   'mok_certificate',
+  'try_sign_modules',
 ] as const;
 
 export type FrameworkVariable = (typeof FRAMEWORK_VARIABLES)[number];
@@ -94,8 +95,15 @@ export function resolvePaths(
   };
 }
 
-export function parallelJobs(framework: FrameworkConf, cli?: number): number {
+/**
+ * make's -j: `-j N`, else framework.conf's parallel_jobs, else `parallel_jobs` from the
+ * environment (dkms sources framework.conf over its own environment), else the CPU count.
+ */
+export function parallelJobs(framework: FrameworkConf, cli?: number, env = process.env): number {
   if (cli !== undefined && cli > 0) return cli;
-  const fromConf = Number(framework.parallel_jobs);
-  return Number.isInteger(fromConf) && fromConf > 0 ? fromConf : defaultParallelJobs();
+  for (const value of [framework.parallel_jobs, env['parallel_jobs']]) {
+    const jobs = Number(value);
+    if (value && Number.isInteger(jobs) && jobs > 0) return jobs;
+  }
+  return defaultParallelJobs();
 }

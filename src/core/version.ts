@@ -6,7 +6,7 @@ export const PACKAGE_VERSION: string = (
 ).version;
 
 /** The upstream dkms release whose behaviour `dkms` reproduces. */
-export const DKMS_COMPAT_VERSION = '3.4.0';
+export const DKMS_COMPAT_VERSION = '3.4.3';
 
 /** What `dkms --version` prints after `dkms-`; dkmsd and doctor report the same string. */
 export const DKMS_VERSION = `${DKMS_COMPAT_VERSION}-ts.${PACKAGE_VERSION}`;

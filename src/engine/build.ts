@@ -2,12 +2,9 @@ import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { loadConfOrThrow } from '../conf/loadConf.js';
 import type { DkmsConf } from '../conf/dkmsConf.js';
 import { DkmsError } from '../core/errors.js';
-import {
-  headersPackageHint,
-  headersPresent,
-  kernelConfigPath,
-  kernelSourceDir,
-} from '../kernel/kernel.js';
+import { kernelConfigPath, kernelSourceDir } from '../kernel/kernel.js';
+import { join } from 'node:path';
+import { prepareKernelAndSigning } from './kernelPreparation.js';
 import type { BuildRef } from '../core/stateTree.js';
 import { addModule } from './add.js';
 import { planBuild } from './buildPlan.js';
@@ -21,36 +18,37 @@ export interface BuildOptions {
 
 export type BuildOutcome = { status: 'built'; conf: DkmsConf } | { status: 'already-built' };
 
-/** Checks that happen before anything is copied: exclusions, headers, dependencies. */
-export function checkBuildable(ctx: DkmsContext, ref: BuildRef, conf: DkmsConf): void {
-  if (conf.exclusion) {
-    throw new DkmsError(
-      'BUILD_EXCLUDED',
-      `The ${ctx.tree.confPath(ref)} for module ${ref.module} includes a BUILD_EXCLUSIVE directive which does not match this kernel/arch/config.\n(${conf.exclusion})\nThis indicates that it should not be built.`,
-    );
-  }
-  const sourceDir = kernelSourceDir(ctx.paths.installTree, ref.kernel, ctx.kernelSourceDir);
-  if (!headersPresent(sourceDir)) {
-    throw new DkmsError(
-      'HEADERS_MISSING',
-      `Your kernel headers for kernel ${ref.kernel} cannot be found at ${sourceDir}.`,
-      {
-        hint: `Please install the ${headersPackageHint(ref.kernel, ctx.distro)} package or use the --kernelsourcedir option to tell DKMS where it's located.`,
-      },
-    );
-  }
+/** BUILD_EXCLUSIVE mismatch: dkms's diewarn 77 (a warning on stderr, not an error). */
+export function checkNotExcluded(ctx: DkmsContext, ref: BuildRef, conf: DkmsConf): void {
+  if (!conf.exclusion) return;
+  const confPath = join(ctx.tree.versionDir(ref), ref.kernel, ref.arch, 'dkms.conf');
+  throw new DkmsError(
+    'BUILD_EXCLUDED',
+    `The ${confPath}\nfor module ${ref.module}/${ref.version} includes BUILD_EXCLUSIVE directives\nwhich do not match this kernel/arch/config for any modules.\nThis indicates that it should not be built.`,
+  );
+}
+
+/** BUILD_DEPENDS not installed for this kernel: exit 13, or a warning with --force. */
+export function checkBuildDepends(
+  ctx: DkmsContext,
+  ref: BuildRef,
+  conf: DkmsConf,
+  force: boolean,
+): void {
   const missing = conf.buildDepends.filter(
     (dep) => ctx.tree.installedVersion(dep, ref.kernel, ref.arch) === undefined,
   );
-  if (missing.length > 0) {
-    throw new DkmsError(
-      'BUILD_DEPENDS_MISSING',
-      `Aborting build of module ${ref.module}/${ref.version} for kernel ${ref.kernel} (${ref.arch}) due to missing BUILD_DEPENDS: ${missing.join(' ')}.`,
-      {
-        hint: `Install ${missing.join(', ')} for ${ref.kernel} first (dkms autoinstall orders them for you).`,
-      },
-    );
+  if (missing.length === 0) return;
+  const what = `module ${ref.module}/${ref.version} for kernel ${ref.kernel} (${ref.arch})`;
+  const list = missing.map((dep) => ` ${dep}`).join('');
+  if (force) {
+    ctx.reporter.warn(`Trying to build ${what} despite of missing BUILD_DEPENDS:${list}.`);
+    return;
   }
+  throw new DkmsError(
+    'BUILD_DEPENDS_MISSING',
+    `Aborting build of ${what} due to missing BUILD_DEPENDS:${list}.\nYou may override by specifying --force.`,
+  );
 }
 
 /**
@@ -69,7 +67,10 @@ export async function buildModule(
       `${ref.module}/${ref.version} is broken!\nMissing the source directory or the symbolic link pointing to it.\nManual intervention is required!`,
     );
   }
-  if (!ctx.tree.isAdded(ref)) await addModule(ctx, ref, { kernel: ref.kernel, arch: ref.arch });
+  if (!ctx.tree.isAdded(ref)) {
+    await addModule(ctx, ref, { kernel: ref.kernel, arch: ref.arch });
+    ctx.reporter.info('');
+  }
   if (ctx.tree.isBuilt(ref)) {
     if (!options.force) {
       ctx.reporter.info(
@@ -81,7 +82,8 @@ export async function buildModule(
     await unbuildOne(ctx, ref, { uninstall: false });
   }
   const conf = await loadConfOrThrow(ctx, ref);
-  checkBuildable(ctx, ref, conf);
+  for (const warning of conf.warnings) ctx.reporter.warn(warning);
+  checkNotExcluded(ctx, ref, conf);
   const sourceLink = ctx.tree.sourceLink(ref);
   if (readdirSync(sourceLink).length < 2) {
     throw new DkmsError(
@@ -89,6 +91,8 @@ export async function buildModule(
       `The directory ${sourceLink} does not appear to have module source located within it.\nBuild halted.`,
     );
   }
+  const signing = await prepareKernelAndSigning(ctx, ref.kernel, ref.arch);
+  checkBuildDepends(ctx, ref, conf, options.force ?? false);
   const kernelDir = kernelSourceDir(ctx.paths.installTree, ref.kernel, ctx.kernelSourceDir);
   const configPath = kernelConfigPath(kernelDir, ctx.kernelConfigFile);
   const plan = planBuild({
@@ -100,12 +104,8 @@ export async function buildModule(
     kernelConfig: existsSync(configPath) ? configPath : undefined,
     stagingTag: `${process.pid}_${Date.now().toString(36)}`,
   });
-  for (const warning of conf.warnings) ctx.reporter.warn(warning);
-  ctx.reporter.info(
-    `\nBuilding module ${ref.module}/${ref.version} for kernel ${ref.kernel} (${ref.arch})`,
-  );
   try {
-    await runPlan(ctx, plan);
+    await runPlan(ctx, plan, signing);
   } catch (error) {
     if (error instanceof DkmsError) failBuild(plan, error);
     // A raw fs error (ENOSPC while finishing a module...) must not leave the staging dir.
@@ -117,6 +117,5 @@ export async function buildModule(
   renameSync(plan.stagingDir, plan.finalDir);
   rmSync(plan.keptFailedLogFile, { force: true });
   rmSync(plan.workDir, { recursive: true, force: true });
-  ctx.reporter.info(`Built ${ref.module}/${ref.version} for ${ref.kernel} (${ref.arch}).`);
   return { status: 'built', conf };
 }

@@ -1,4 +1,4 @@
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import type { DkmsConf } from '../conf/dkmsConf.js';
 import { failedLogPath, type BuildRef } from '../core/stateTree.js';
 import { resolveUnder } from '../core/safePath.js';
@@ -23,8 +23,15 @@ export interface BuildPlan {
   postBuild: string;
   /** MAKE with `-j<jobs> KERNELRELEASE=<kver>` after its leading `make`. */
   makeCommand: string;
-  modules: { name: string; builtFile: string; destName: string; strip: boolean }[];
-  /** The kernel config file dkms copies into log/. */
+  modules: {
+    name: string;
+    /** BUILT_MODULE_LOCATION, '' or ending in '/'. */
+    location: string;
+    builtFile: string;
+    destName: string;
+    strip: boolean;
+  }[];
+  /** The kernel config ($kernel_config), when there is one. */
   kernelConfig: string | undefined;
 }
 
@@ -77,6 +84,7 @@ export function planBuild(input: BuildPlanInput): BuildPlan {
     makeCommand: withMakeDefaults(conf.makeCommand, input.parallelJobs, ref.kernel),
     modules: conf.modules.map((m) => ({
       name: m.builtName,
+      location: m.builtLocation,
       builtFile: resolveUnder(
         workDir,
         `${m.builtLocation}${m.builtName}.ko`,
@@ -88,5 +96,3 @@ export function planBuild(input: BuildPlanInput): BuildPlan {
     kernelConfig: input.kernelConfig,
   };
 }
-
-export const configLogName = (kernelConfig: string): string => basename(kernelConfig);

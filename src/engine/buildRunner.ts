@@ -11,10 +11,12 @@ import {
 import { dirname, join } from 'node:path';
 import { DkmsError } from '../core/errors.js';
 import { kernelSourceDir } from '../kernel/kernel.js';
-import { configLogName, type BuildPlan } from './buildPlan.js';
+import type { BuildPlan } from './buildPlan.js';
 import type { DkmsContext } from '../core/context.js';
 import { crashPoint } from '../core/crashPoint.js';
-import { appendLog, buildEnv, runShell, runTool } from '../core/exec.js';
+import { appendLog, buildEnv, runTool } from '../core/exec.js';
+import type { ActiveSigning } from '../sign/signer.js';
+import { invokeCommand, makeLogHeader } from './invoke.js';
 import { finishModule, prepareFinishing } from './moduleFile.js';
 import { runBuildScript } from './scripts.js';
 
@@ -38,51 +40,6 @@ async function kernelCompiler(
   if (!config) return undefined;
   const match = /^CONFIG_CC_VERSION_TEXT="([^ ]*) /m.exec(config);
   return match?.[1];
-}
-
-function elapsed(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  return [Math.floor(s / 3600), Math.floor(s / 60) % 60, s % 60]
-    .map((n) => String(n).padStart(2, '0'))
-    .join(':');
-}
-
-/** One logged step, in dkms 3.4's make.log format. */
-async function logged(
-  ctx: DkmsContext,
-  plan: BuildPlan,
-  description: string,
-  command: string,
-  env: Record<string, string | undefined>,
-): Promise<number> {
-  ctx.reporter.verbose(command);
-  appendLog(plan.logFile, `\n${description}\n# command: ${command}\n`);
-  const started = Date.now();
-  const { progress } = ctx.reporter;
-  const label = `${plan.ref.module}/${plan.ref.version} (${plan.ref.kernel}): ${description.split(' ').slice(0, 3).join(' ')}`;
-  const ticker = progress
-    ? setInterval(() => progress(`${label} ... ${elapsed(Date.now() - started)}`), 1000)
-    : undefined;
-  const result = await runShell(command, {
-    cwd: plan.workDir,
-    env,
-    logFile: plan.logFile,
-    signal: ctx.signal,
-    jobserver: ctx.jobserver,
-  }).finally(() => {
-    if (ticker) clearInterval(ticker);
-    progress?.('');
-  });
-  appendLog(
-    plan.logFile,
-    `\n# exit code: ${result.exitCode ?? result.signal ?? '?'}\n# elapsed time: ${elapsed(Date.now() - started)}\n----------------------------------------------------------------\n`,
-  );
-  if (result.aborted)
-    throw new DkmsError(
-      'ABORTED',
-      `Build of ${plan.ref.module}/${plan.ref.version} for ${plan.ref.kernel} was interrupted.`,
-    );
-  return result.exitCode ?? 1;
 }
 
 function removeIfEmpty(dir: string): void {
@@ -116,25 +73,12 @@ export function failBuild(plan: BuildPlan, error: DkmsError): never {
   });
 }
 
-export async function runPlan(ctx: DkmsContext, plan: BuildPlan): Promise<void> {
-  const { ref } = plan;
-  const kernelDir = kernelSourceDir(ctx.paths.installTree, ref.kernel, ctx.kernelSourceDir);
-  rmSync(plan.workDir, { recursive: true, force: true });
-  const copy = await runTool('cp', ['-a', '--reflink=auto', `${plan.sourceDir}/.`, plan.workDir]);
-  if (copy.exitCode !== 0) {
-    mkdirSync(plan.workDir, { recursive: true });
-    const mk = await runTool('cp', ['-a', `${plan.sourceDir}/.`, plan.workDir]);
-    if (mk.exitCode !== 0)
-      throw new DkmsError(
-        'BUILD_FAILED',
-        `Could not copy ${plan.sourceDir} to ${plan.workDir}: ${mk.stderr.trim()}`,
-      );
-  }
-  mkdirSync(dirname(plan.logFile), { recursive: true });
-  appendLog(
-    plan.logFile,
-    `DKMS make.log for ${ref.module}-${ref.version} for kernel ${ref.kernel} (${ref.arch})\n${new Date().toString()}\n`,
-  );
+/** The environment make and the build scripts see: dkms's, less what would disturb the build. */
+async function makeEnv(
+  ctx: DkmsContext,
+  plan: BuildPlan,
+): Promise<Record<string, string | undefined>> {
+  const kernelDir = kernelSourceDir(ctx.paths.installTree, plan.ref.kernel, ctx.kernelSourceDir);
   const env = buildEnv({
     CC: undefined,
     CXX: undefined,
@@ -147,79 +91,110 @@ export async function runPlan(ctx: DkmsContext, plan: BuildPlan): Promise<void> 
     plan.kernelConfig ? readText(plan.kernelConfig) : undefined,
   );
   if (cc) env['CC'] = cc;
+  return env;
+}
+
+/** Copies the source to the work dir, with /etc/dkms/<module>/patches/ overlaid (dkms 3.4). */
+async function prepareWorkDir(ctx: DkmsContext, plan: BuildPlan): Promise<void> {
+  rmSync(plan.workDir, { recursive: true, force: true });
+  const copy = await runTool('cp', ['-a', '--reflink=auto', `${plan.sourceDir}/.`, plan.workDir]);
+  if (copy.exitCode !== 0) {
+    mkdirSync(plan.workDir, { recursive: true });
+    const mk = await runTool('cp', ['-a', `${plan.sourceDir}/.`, plan.workDir]);
+    if (mk.exitCode !== 0)
+      throw new DkmsError(
+        'BUILD_FAILED',
+        `Could not copy ${plan.sourceDir} to ${plan.workDir}: ${mk.stderr.trim()}`,
+      );
+  }
+  const overlay = join(ctx.paths.confDir, plan.ref.module, 'patches');
+  if (existsSync(overlay)) {
+    mkdirSync(join(plan.workDir, 'patches'), { recursive: true });
+    const cp = await runTool('cp', ['-a', `${overlay}/.`, join(plan.workDir, 'patches')]);
+    if (cp.exitCode !== 0)
+      throw new DkmsError('BUILD_FAILED', `Could not copy ${overlay}: ${cp.stderr.trim()}`);
+  }
+}
+
+/**
+ * Runs a build plan as dkms 3.4's do_build does from the source copy on: patches, PRE_BUILD,
+ * make, the modules stripped, signed and compressed into the staging dir, POST_BUILD.
+ */
+export async function runPlan(
+  ctx: DkmsContext,
+  plan: BuildPlan,
+  signing: ActiveSigning | undefined,
+): Promise<void> {
+  const { ref } = plan;
+  const shownLog = plan.failedLogFile;
+  await prepareWorkDir(ctx, plan);
+  mkdirSync(dirname(plan.logFile), { recursive: true });
+  appendLog(plan.logFile, makeLogHeader(ref.module, ref.version, ref.kernel, ref.arch));
+  const env = await makeEnv(ctx, plan);
+  const label = `${ref.module}/${ref.version} (${ref.kernel})`;
+  const invoke = { cwd: plan.workDir, env, logFile: plan.logFile };
 
   for (const patch of plan.patches) {
     if (!existsSync(patch.file)) {
       throw new DkmsError(
         'PATCH_MISSING',
-        `Patch ${patch.name} as specified in dkms.conf cannot be found in ${dirname(patch.file)}/.`,
+        `Patch ${patch.name} as specified in dkms.conf cannot be\nfound in ${plan.workDir}/patches/.`,
       );
     }
-    ctx.reporter.info(`Applying patch ${patch.name}...`);
-    const status = await logged(
+    const status = await invokeCommand(
       ctx,
-      plan,
-      `applying patch ${patch.name}`,
-      `patch -p1 < ./patches/${quote(patch.name)}`,
-      env,
+      `patch -p1 < ./patches/${patch.name}`,
+      `Applying patch ${patch.name}`,
+      { ...invoke, progressLabel: `${label}: patch ${patch.name}` },
     );
     if (status !== 0) {
       throw new DkmsError(
         'PATCH_FAILED',
-        `Application of patch ${patch.name} failed.\nCheck ${plan.workDir} for more information.`,
+        `Application of patch ${patch.name} failed.\nConsult ${shownLog} for more information.`,
       );
     }
   }
-  const pre = await runBuildScript(ctx, ref, 'pre_build', plan.preBuild, {
+  await runBuildScript(ctx, ref, 'pre_build', plan.preBuild, {
     logFile: plan.logFile,
+    shownLogFile: shownLog,
     buildDir: plan.workDir,
+    env,
   });
-  if (pre !== undefined && pre !== 0) {
-    throw new DkmsError(
-      'BUILD_SCRIPT_FAILED',
-      `The pre_build script failed (exit ${pre}) for ${ref.module}/${ref.version} on ${ref.kernel} (${ref.arch}).`,
-    );
-  }
-  ctx.reporter.info(`Building module(s)...`);
-  const status = await logged(ctx, plan, plan.makeCommand, `{ ${plan.makeCommand}; }`, env);
+  const status = await invokeCommand(ctx, plan.makeCommand, 'Building module(s)', {
+    ...invoke,
+    progressLabel: `${label}: make`,
+  });
   if (status !== 0) {
     throw new DkmsError(
       'BUILD_FAILED',
-      `Bad return status for module build on kernel: ${ref.kernel} (${ref.arch})`,
+      `Bad return status for module build on kernel: ${ref.kernel} (${ref.arch})\nConsult ${shownLog} for more information.`,
     );
   }
   for (const module of plan.modules) {
     if (!existsSync(module.builtFile)) {
       throw new DkmsError(
         'BUILD_FAILED',
-        `Build of ${module.name}.ko failed for: ${ref.kernel} (${ref.arch})\nMake sure the name of the generated module is correct and at the root of the build directory, or consult make.log.`,
+        `Build of ${module.location}${module.name}.ko failed for: ${ref.kernel} (${ref.arch})\nMake sure the name and location of the generated module are correct,\nor consult ${shownLog} for more information.`,
         { exitCode: 7 },
       );
     }
   }
-  if (plan.kernelConfig && existsSync(plan.kernelConfig)) {
-    copyFileSync(plan.kernelConfig, join(dirname(plan.logFile), configLogName(plan.kernelConfig)));
-  }
   crashPoint('build:made');
   const moduleDir = join(plan.stagingDir, 'module');
   mkdirSync(moduleDir, { recursive: true });
-  const finishing = await prepareFinishing(ctx, ref, plan.kernelConfig);
+  const symvers = join(plan.workDir, 'Module.symvers');
+  if (existsSync(symvers)) copyFileSync(symvers, join(moduleDir, 'Module.symvers'));
+  const finishing = await prepareFinishing(ctx, ref, plan.kernelConfig, { signing });
   for (const module of plan.modules) {
     await finishModule(ctx, ref, module, moduleDir, finishing);
   }
-  const post = await runBuildScript(ctx, ref, 'post_build', plan.postBuild, {
+  await runBuildScript(ctx, ref, 'post_build', plan.postBuild, {
     logFile: plan.logFile,
+    shownLogFile: shownLog,
     buildDir: plan.workDir,
+    env,
   });
-  if (post !== undefined && post !== 0) {
-    throw new DkmsError(
-      'BUILD_SCRIPT_FAILED',
-      `The post_build script failed (exit ${post}) for ${ref.module}/${ref.version} on ${ref.kernel} (${ref.arch}).`,
-    );
-  }
 }
-
-const quote = (word: string): string => `'${word.replace(/'/g, `'\\''`)}'`;
 
 function readText(path: string): string | undefined {
   try {

@@ -97,14 +97,19 @@ export function expectedCompression(
   );
 }
 
-/** Decides signing and compression for one build (prints upstream's signing lines). */
+/**
+ * Decides signing and compression for one build. Signing already prepared for the kernel
+ * (prepareKernelAndSigning) is passed in; otherwise it is decided here, printing upstream's
+ * signing lines.
+ */
 export async function prepareFinishing(
   ctx: DkmsContext,
   ref: BuildRef,
   kernelConfig = kernelConfigFor(ctx, ref.kernel),
+  prepared?: { signing: ActiveSigning | undefined },
 ): Promise<ModuleFinishing> {
   const config = kernelConfig ? readKernelConfig(kernelConfig) : undefined;
-  const signing = await prepareSigning(ctx, ref.kernel, kernelConfig);
+  const signing = prepared ? prepared.signing : await prepareSigning(ctx, ref.kernel, kernelConfig);
   return { signing, compression: expectedCompression(ctx.paths.installTree, ref.kernel, config) };
 }
 

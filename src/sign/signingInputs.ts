@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { readFrameworkConf } from '../core/framework.js';
 import type { DkmsContext } from '../core/context.js';
@@ -30,6 +30,35 @@ export function which(name: string, path = process.env['PATH'] ?? ''): string | 
     if (isFile(candidate) && isExecutable(candidate)) return candidate;
   }
   return undefined;
+}
+
+/**
+ * dkms 3.4's running_in_chroot (a port of Debian's ischroot): fakechroot, a mount table that
+ * differs from init's, or (as root) a root directory that is not init's.
+ */
+export function runningInChroot(env = process.env): boolean {
+  if (
+    env['FAKECHROOT'] === 'true' &&
+    env['FAKECHROOT_BASE'] !== undefined &&
+    (env['LD_PRELOAD'] ?? '').includes('libfakechroot.so')
+  )
+    return true;
+  try {
+    if (readFileSync('/proc/1/mountinfo', 'utf8') !== readFileSync('/proc/self/mountinfo', 'utf8'))
+      return true;
+  } catch {
+    // not readable: this check does not apply
+  }
+  if (process.getuid?.() === 0) {
+    try {
+      const init = statSync('/proc/1/root');
+      const ours = statSync('/');
+      if (init.dev !== ours.dev || init.ino !== ours.ino) return true;
+    } catch {
+      // not readable: this check does not apply
+    }
+  }
+  return false;
 }
 
 /** The kernel config dkms uses for a kernel ($kernel_config), when it exists. */
@@ -67,5 +96,6 @@ export async function readSigningInputs(
     isFile,
     isExecutable,
     which: (name) => which(name),
+    inChroot: () => runningInChroot(),
   };
 }

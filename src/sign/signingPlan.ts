@@ -10,7 +10,12 @@ export interface SigningInputs {
   kernelConfig: ReadonlyMap<string, string> | undefined;
   kernelConfigPath: string | undefined;
   /** sign_file, mok_signing_key, mok_certificate from framework.conf, evaluated with $kernelver. */
-  framework: Pick<FrameworkConf, 'sign_file' | 'mok_signing_key' | 'mok_certificate'>;
+  framework: Pick<
+    FrameworkConf,
+    'sign_file' | 'mok_signing_key' | 'mok_certificate' | 'try_sign_modules'
+  >;
+  /** dkms 3.4's running_in_chroot (asked only when try_sign_modules is not "true"). */
+  inChroot: () => boolean;
   dkmsTree: string;
   /** `<install_tree>/<kver>/build` (or --kernelsourcedir). */
   kernelBuildDir: string;
@@ -82,6 +87,12 @@ export function locateMok(input: SigningInputs): MokPaths {
  * CONFIG_MODULE_SIG_HASH and a sign-file exists; the reasons are upstream's messages.
  */
 export function planSigning(input: SigningInputs): SigningPlan {
+  const policy = input.framework.try_sign_modules;
+  if (policy === 'false')
+    return { sign: false, reason: "Module signing is disabled by policy, modules won't be signed" };
+  // anything but "true" acts as "not_in_chroot", the default
+  if (policy !== 'true' && input.inChroot())
+    return { sign: false, reason: "Running in chroot, modules won't be signed" };
   if (!input.kernelConfig) {
     return {
       sign: false,

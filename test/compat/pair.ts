@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
-import { cpSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { K47, dkms, makeRoots, type Roots, type RunOutput } from '../helpers/roots.js';
+import { K47, dkms, headersDir, makeRoots, type Roots, type RunOutput } from '../helpers/roots.js';
+import { writeSource, type SourceFiles } from './sources.js';
+import { as343 } from './wording343.js';
 import { differences, evenedOut, listing, statusIn34Wording, treeLayout } from './snapshot.js';
 import { runUpstream, type Upstream } from './upstream.js';
 
@@ -43,6 +45,71 @@ export class SandboxPair {
   addSource(sourceDir: string, module: string, version: string): void {
     for (const roots of this.both())
       cpSync(sourceDir, join(roots.src, `${module}-${version}`), { recursive: true });
+  }
+
+  /** Writes a module source given as an object literal into both source trees. */
+  writeSource(module: string, version: string, files: SourceFiles): void {
+    for (const roots of this.both()) writeSource(join(roots.src, `${module}-${version}`), files);
+  }
+
+  /**
+   * A copy of the kernel's config without CONFIG_MODULE_SIG_HASH in each sandbox, to pass as
+   * `--config`: both sides then print the same signing line (upstream cannot sign in a sandbox).
+   */
+  unsignedConfigArgs(): { upstream: string[]; ours: string[] } {
+    const text = readFileSync(join(headersDir(K47), 'include/config/auto.conf'), 'utf8')
+      .split('\n')
+      .filter((line) => !line.startsWith('CONFIG_MODULE_SIG_HASH='))
+      .join('\n');
+    const [up, ours] = this.both().map((roots) => {
+      const file = join(roots.root, 'unsigned.conf');
+      writeFileSync(file, text);
+      return [`--config=${file}`];
+    });
+    return { upstream: up ?? [], ours: ours ?? [] };
+  }
+
+  /**
+   * The same command on both sides with the output made comparable: sandbox paths written
+   * `<root>`, upstream's progress dots (one per 3 s) evened out.
+   */
+  async runNormalized(args: string[], extra = this.unsignedConfigArgs()): Promise<PairOutput> {
+    const withOptions = [...args, '--no-depmod'];
+    const [upstream, ours] = await Promise.all([
+      runUpstream(this.upstream, this.upstreamRoots, [...withOptions, ...extra.upstream]),
+      dkms(this.oursRoots, [...withOptions, ...extra.ours]),
+    ]);
+    const even = (out: RunOutput, roots: Roots): RunOutput => {
+      const clean = (text: string): string =>
+        text
+          .split(roots.root)
+          .join('<root>')
+          .replace(/\.\.\.\.+/g, '...');
+      return { code: out.code, stdout: clean(out.stdout), stderr: clean(out.stderr) };
+    };
+    const up = even(upstream, this.upstreamRoots);
+    return {
+      upstream: { ...up, stdout: as343(up.stdout), stderr: as343(up.stderr) },
+      ours: even(ours, this.oursRoots),
+    };
+  }
+
+  /** A make.log of both sides made comparable: date, version, durations and sandbox paths. */
+  makeLogs(relative: string): { upstream: string; ours: string } {
+    const [upstream = '', ours = ''] = this.both().map((roots) =>
+      readFileSync(join(roots.tree, relative), 'utf8')
+        .split(roots.root)
+        .join('<root>')
+        .replace(/^DKMS \(dkms-[^)]*\)/, 'DKMS (<version>)')
+        .replace(/^(DKMS .*\n).*\n/, '$1<date>\n')
+        .replace(/^# elapsed time: .*$/gm, '# elapsed time: <time>')
+        // make's own chatter interleaves differently from run to run
+        .replace(
+          /^(make(\[\d+\])?: (Entering|Leaving) directory|Skipping BTF|  [A-Z]+ ).*\n/gm,
+          '',
+        ),
+    );
+    return { upstream, ours };
   }
 
   /** The same dkms command line in both sandboxes, at the same time. */

@@ -3,43 +3,22 @@ import { join } from 'node:path';
 import type { Roots } from '../helpers/roots.js';
 
 /**
- * Where Debian's dkms 3.0.10 and dkms 3.4 (which we follow) lay out the same state differently.
+ * Where the oracle (Debian sid's dkms) and we lay out the same state differently on purpose.
  * Each rule rewrites or drops a listing line of both sandboxes before they are compared.
  */
 const VERSION_DIFFERENCES: { why: string; apply: (line: string) => string | undefined }[] = [
   {
-    // 3.0.10 copies $kernel_source_dir/.config; 3.4 copies $kernel_config, include/config/auto.conf.
-    why: 'kernel config copied into log/',
-    apply: (line) => line.replace(/\/log\/(\.config|auto\.conf)$/, '/log/<kernel config>'),
-  },
-  {
-    // 3.0.10 keeps its MOK key in /var/lib/dkms whatever --dkmstree says.
+    // upstream keeps its MOK key in /var/lib/dkms whatever --dkmstree says; we follow the tree.
     why: 'MOK key pair at the top of the dkms tree',
     apply: (line) => (/^f (mok\.key|mok\.pub)$/.test(line) ? undefined : line),
   },
 ];
 
 /** What the comparison evens out, for failure messages. */
-export const evenedOut = (): string =>
-  [...VERSION_DIFFERENCES.map((rule) => rule.why), "3.0.10's status annotation wording"].join('; ');
+export const evenedOut = (): string => VERSION_DIFFERENCES.map((rule) => rule.why).join('; ');
 
-/** dkms 3.0.10's status annotations and their dkms 3.4 wording. */
-const ANNOTATION_WORDING: [string, string][] = [
-  [' (original_module exists)', ' (Original modules exist)'],
-  [
-    ' (WARNING! Missing some built modules!)',
-    ' (Built modules are missing in the kernel modules folder)',
-  ],
-  [
-    ' (WARNING! Diff between built and installed module!)',
-    ' (Differences between built and installed modules)',
-  ],
-];
-
-/** Upstream 3.0.10 status output with its annotations worded as dkms 3.4 words them. */
-export function statusIn34Wording(stdout: string): string {
-  return ANNOTATION_WORDING.reduce((text, [old, current]) => text.split(old).join(current), stdout);
-}
+/** Status output as dkms 3.4 words it (the sid oracle already does: kept as the one place to even out wording). */
+export const statusIn34Wording = (stdout: string): string => stdout;
 
 /**
  * Every directory, file and link below `dir`, one line each (`d path`, `f path`,
@@ -68,7 +47,7 @@ export function listing(dir: string, sandbox = dir): string[] {
   return lines.sort();
 }
 
-/** The dkms tree listing with the known 3.0.10/3.4 layout differences evened out. */
+/** The dkms tree listing with the known layout differences evened out. */
 export function treeLayout(roots: Roots): string[] {
   return listing(roots.tree, roots.root)
     .map((line) =>

@@ -18,11 +18,32 @@ function inputs(overrides: Partial<SigningInputs> & { files?: string[] } = {}): 
     isFile: (path) => files.has(path),
     isExecutable: (path) => files.has(path),
     which: () => undefined,
+    inChroot: () => false,
     ...overrides,
   };
 }
 
 describe('planSigning (dkms 3.4 prepare_signing)', () => {
+  it('follows try_sign_modules: false never signs, the default skips chroots, true signs there', () => {
+    const reason = (overrides: Partial<SigningInputs>): string | undefined => {
+      const plan = planSigning(inputs(overrides));
+      return plan.sign ? undefined : plan.reason;
+    };
+    assert.equal(
+      reason({ framework: { try_sign_modules: 'false' } }),
+      "Module signing is disabled by policy, modules won't be signed",
+    );
+    for (const policy of [undefined, 'not_in_chroot', 'anything'])
+      assert.equal(
+        reason({ framework: policy ? { try_sign_modules: policy } : {}, inChroot: () => true }),
+        "Running in chroot, modules won't be signed",
+      );
+    assert.equal(
+      reason({ framework: { try_sign_modules: 'true' }, inChroot: () => true }),
+      undefined,
+    );
+  });
+
   it("takes ${kernelver%.*} for Debian's linux-kbuild directory", () => {
     assert.equal(kbuildSeries('6.1.0-47-amd64'), '6.1');
     assert.equal(kbuildSeries('6.12.9+bpo-amd64'), '6.12');

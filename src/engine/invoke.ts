@@ -1,0 +1,104 @@
+import { DkmsError } from '../core/errors.js';
+import type { DkmsContext } from '../core/context.js';
+import { appendLog, runShell } from '../core/exec.js';
+import { DKMS_VERSION } from '../core/version.js';
+
+/*
+ * dkms's invoke_command: one line on stdout (`<description>... done.`, or `...(bad exit
+ * status: N)` with the failed command), and in make.log a block per step in dkms 3.4's format.
+ */
+
+/** `HH:MM:SS` of whole seconds, as `date -u -d "0 N sec" +%T` prints it. */
+export function elapsedTime(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  return [Math.floor(s / 3600), Math.floor(s / 60) % 60, s % 60]
+    .map((n) => String(n).padStart(2, '0'))
+    .join(':');
+}
+
+/** `date` in the C locale: `Thu Nov  6 09:05:01 UTC 2025`. */
+export function cDate(now = new Date()): string {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    weekday: 'short',
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
+    year: 'numeric',
+    timeZoneName: 'short',
+  }).formatToParts(now);
+  const part = (type: Intl.DateTimeFormatPartTypes): string =>
+    parts.find((p) => p.type === type)?.value ?? '';
+  const zone = part('timeZoneName').replace(/^GMT$/, 'UTC');
+  return `${part('weekday')} ${part('month')} ${part('day').padStart(2, ' ')} ${part('hour')}:${part('minute')}:${part('second')} ${zone} ${part('year')}`;
+}
+
+/** The first lines of make.log: `DKMS (dkms-3.4.3) make.log for m/v for kernel K (arch)` and the date. */
+export const makeLogHeader = (
+  module: string,
+  version: string,
+  kernel: string,
+  arch: string,
+): string =>
+  `DKMS (dkms-${DKMS_VERSION}) make.log for ${module}/${version} for kernel ${kernel} (${arch})\n${cDate()}\n`;
+
+export interface InvokeOptions {
+  /** Where the command runs. */
+  cwd: string;
+  env: Record<string, string | undefined>;
+  /** Output goes here in dkms's block format; without it the output is discarded. */
+  logFile?: string | undefined;
+  /** A label for the terminal progress line. */
+  progressLabel?: string | undefined;
+}
+
+/**
+ * Runs `command` as dkms's invoke_command does in background mode and returns its exit
+ * status. Prints `<description>... done.` or `<description>...(bad exit status: N)`,
+ * `Failed command:` and the command.
+ */
+export async function invokeCommand(
+  ctx: DkmsContext,
+  command: string,
+  description: string,
+  options: InvokeOptions,
+): Promise<number> {
+  const { logFile } = options;
+  if (logFile) appendLog(logFile, `\n${description}\n# command: ${command}\n`);
+  const started = Date.now();
+  const { progress } = ctx.reporter;
+  const label = options.progressLabel ?? description;
+  const ticker = progress
+    ? setInterval(() => progress(`${label} ... ${elapsedTime(Date.now() - started)}`), 1000)
+    : undefined;
+  const result = await runShell(command, {
+    cwd: options.cwd,
+    env: options.env,
+    logFile,
+    signal: ctx.signal,
+    jobserver: ctx.jobserver,
+  }).finally(() => {
+    if (ticker) clearInterval(ticker);
+    progress?.('');
+  });
+  const status = result.exitCode ?? (result.signal ? 128 : 1);
+  if (logFile) {
+    appendLog(
+      logFile,
+      `\n# exit code: ${status}\n# elapsed time: ${elapsedTime(Date.now() - started)}\n----------------------------------------------------------------\n`,
+    );
+  }
+  if (result.aborted) throw new DkmsError('ABORTED', `${description} was interrupted.`);
+  ctx.reporter.verbose(command);
+  // upstream prints a dot every 3 seconds while the command runs
+  const dots = '.'.repeat(Math.floor((Date.now() - started) / 3000));
+  if (status === 0) {
+    ctx.reporter.info(`${description}...${dots} done.`);
+  } else {
+    ctx.reporter.info(`${description}...${dots}(bad exit status: ${status})`);
+    ctx.reporter.info(`Failed command:\n${command}`);
+  }
+  return status;
+}
