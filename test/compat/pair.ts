@@ -105,7 +105,7 @@ export class SandboxPair {
         .replace(/^# elapsed time: .*$/gm, '# elapsed time: <time>')
         // make's own chatter interleaves differently from run to run
         .replace(
-          /^(make(\[\d+\])?: (Entering|Leaving) directory|Skipping BTF|  [A-Z]+ ).*\n/gm,
+          /^(make(\[\d+\])?: (Entering|Leaving) directory|Skipping BTF| {2}[A-Z]+ ).*\n/gm,
           '',
         ),
     );
