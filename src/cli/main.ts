@@ -1,11 +1,12 @@
 import { DkmsError, toDkmsError } from '../core/errors.js';
 import type { Reporter } from '../core/host.js';
 import { parallelJobs, readFrameworkConf, resolvePaths } from '../core/framework.js';
-import { defaultPaths } from '../core/paths.js';
+import { OS_RELEASE_FILES, defaultPaths, findOsRelease } from '../core/paths.js';
 import { createContext } from '../core/context.js';
 import type { Command } from '../commands/types.js';
 import { parseArgs, type Action } from '../commands/args.js';
 import { actionHelp, USAGE, VERSION } from '../commands/help.js';
+import { errorText } from '../commands/errorText.js';
 
 export interface Streams {
   stdout: (text: string) => void;
@@ -40,17 +41,6 @@ const commands: Record<Action, () => Promise<Command>> = {
   mkdriverdisk: async () => (await import('../commands/packages.js')).mkdriverdisk,
 };
 
-function formatError(error: DkmsError): string {
-  // a failed build script already said everything; a BUILD_EXCLUSIVE skip is a warning
-  if (!error.message) return '';
-  if (error.code === 'BUILD_EXCLUDED') return `Warning: ${error.message}`;
-  const lines = [`\nError! ${error.message}`];
-  if (error.logPath && !error.message.includes('\nConsult '))
-    lines.push(`Consult ${error.logPath} for more information.`);
-  if (error.hint) lines.push(error.hint);
-  return lines.join('\n');
-}
-
 /** Runs one dkms command line; the only place that writes output and picks the exit status. */
 export async function main(argv: readonly string[], streams: Streams): Promise<number> {
   let quiet = false;
@@ -74,7 +64,7 @@ export async function main(argv: readonly string[], streams: Streams): Promise<n
       : undefined,
     warn: (line) => {
       clearProgress();
-      const prefix = line.startsWith('Warning') || line.startsWith('Deprecated') ? '' : 'Warning: ';
+      const prefix = /^(Warning|Deprecated|dkms\.conf:)/.test(line) ? '' : 'Warning: ';
       if (!quiet) streams.stderr(`${prefix}${line}\n`);
     },
     error: (line) => {
@@ -84,6 +74,10 @@ export async function main(argv: readonly string[], streams: Streams): Promise<n
     verbose: () => undefined,
   };
   try {
+    // dkms reads os-release before anything else, even --version
+    const osRelease = process.env['DKMS_OS_RELEASE'];
+    if (!findOsRelease(osRelease ? [osRelease] : OS_RELEASE_FILES))
+      throw new DkmsError('USAGE', 'System is missing os-release file.', { exitCode: 4 });
     const args = parseArgs(argv);
     quiet = args.quiet;
     if (args.verbose) reporter.verbose = (line) => quiet || streams.stdout(`${line}\n`);
@@ -129,7 +123,7 @@ export async function main(argv: readonly string[], streams: Streams): Promise<n
   } catch (thrown) {
     const error = toDkmsError(thrown);
     if (!quiet) {
-      const text = formatError(error);
+      const text = errorText(error);
       if (text) streams.stderr(`${text}\n`);
       if (error.code === 'UNKNOWN_OPTION') streams.stderr(`${USAGE}\n`);
       if (error.code === 'INTERNAL' && process.env['DKMS_DEBUG'])

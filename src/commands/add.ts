@@ -1,6 +1,6 @@
-import { addModule, addSourceTree } from '../engine/add.js';
+import { addModule } from '../engine/add.js';
 import { loadTarball } from '../packaging/loadTarball.js';
-import { moduleVersionArgs, kernelArches } from './common.js';
+import { moduleVersionArgs, kernelArches, takeSourceTreeArg } from './common.js';
 import { withModuleSession } from '../engine/recovery.js';
 import type { Command } from './types.js';
 
@@ -12,10 +12,8 @@ export const add: Command = async (ctx, args) => {
     if (!ref) return { exitCode: 0 };
     args.module = ref.module;
     args.moduleVersion = ref.version;
-  } else if (args.sourceTreeArg && !args.module) {
-    const ref = await addSourceTree(ctx, args.sourceTreeArg, args.force);
-    args.module = ref.module;
-    args.moduleVersion = ref.version;
+  } else {
+    await takeSourceTreeArg(ctx, args);
   }
   const ref = moduleVersionArgs(ctx, args, 'add');
   const [first] = kernelArches(ctx, args, ref, 'add');

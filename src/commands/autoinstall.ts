@@ -1,56 +1,127 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { loadConfs } from '../conf/loadConf.js';
 import { DkmsError } from '../core/errors.js';
 import { MemoryReporter, type Reporter } from '../core/host.js';
+import type { ModuleVersionRef } from '../core/stateTree.js';
+import { runAutoinstallJob, type JobResult } from '../engine/autoinstall.js';
 import {
-  formatJobError,
-  gatherCandidates,
-  runAutoinstallJob,
-  summarize,
-  type AutoinstallReport,
-  type JobResult,
-} from '../engine/autoinstall.js';
-import { planAutoinstall, type AutoinstallPlan } from '../engine/autoinstallPlan.js';
+  autoinstallFailed,
+  autoinstallRun,
+  autoinstallSummary,
+  type AttemptOutcome,
+  type AutoinstallRun,
+  type KnownModule,
+} from '../engine/autoinstallOrder.js';
+import { newestVersions } from '../engine/autoinstallPlan.js';
 import type { DkmsContext } from '../core/context.js';
 import { BuildQueue } from '../engine/queue/buildQueue.js';
 import { enqueuePlan } from '../engine/queue/enqueuePlan.js';
 import { BuildDurations, durationsFile, jobEstimator } from '../engine/queue/buildEstimates.js';
-import { headersPackageHint, headersPresent, kernelSourceDir } from '../kernel/kernel.js';
+import { prepareKernelAndSigning } from '../engine/kernelPreparation.js';
 import { kernelArches, requireRootForSystemTree } from './common.js';
 import { depmodAll } from '../engine/depmod.js';
 import { autoinstallPreviewLines } from './dryRun.js';
+import { errorText } from './errorText.js';
 import type { Command } from './types.js';
 
 function replay(captured: MemoryReporter, to: Reporter): void {
   for (const line of captured.lines) to[line.level](line.text);
 }
 
+/** dkms 3.4.3's autoinstall error for a broken module. */
+const brokenError = (ref: ModuleVersionRef): string =>
+  `\nError! ${ref.module}/${ref.version} is broken! Missing the source directory or the symbolic link pointing to it.\nManual intervention is required!`;
+
 /**
- * Runs a plan on dkmsd's build queue: independent modules build side by side (the -j budget
- * is shared), BUILD_DEPENDS wait for their dependencies. Each job's output is held back and
- * printed in plan order, so the output reads as it did when jobs ran one after another.
+ * The tree as autoinstall sees it: each module's newest version in tree order, whether it
+ * is installed, and (for the others) AUTOINSTALL and BUILD_DEPENDS from its dkms.conf. A
+ * dkms.conf that cannot be read stops autoinstall (exit 8), as upstream.
  */
-export async function runPlanInParallel(
+async function knownModules(
   ctx: DkmsContext,
-  plan: AutoinstallPlan,
   kernel: string,
   arch: string,
-): Promise<JobResult[]> {
+): Promise<KnownModule[]> {
+  const added: ModuleVersionRef[] = [];
+  for (const ref of ctx.tree.moduleVersions()) {
+    if (ctx.tree.isBroken(ref)) ctx.reporter.error(brokenError(ref));
+    else if (ctx.tree.isAdded(ref)) added.push(ref);
+  }
+  const newest = newestVersions(added).sort((a, b) =>
+    a.module < b.module ? -1 : a.module > b.module ? 1 : 0,
+  );
+  const installed = newest.map((ref) => ctx.tree.isInstalled({ ...ref, kernel, arch }));
+  const toRead = newest.filter((_, i) => !installed[i]);
+  const outcomes = await loadConfs(
+    ctx,
+    toRead.map((ref) => ({ ...ref, kernel, arch, confPath: ctx.tree.confPath(ref) })),
+  );
+  const confOf = new Map(toRead.map((ref, i) => [ref.module, outcomes[i]]));
+  return newest.map((ref, i): KnownModule => {
+    if (installed[i]) return { ...ref, installed: true, autoinstall: true, buildDepends: [] };
+    const outcome = confOf.get(ref.module);
+    if (!outcome?.ok) throw outcome?.error ?? new DkmsError('CONF_INVALID', 'Bad conf file.');
+    return {
+      ...ref,
+      installed: false,
+      autoinstall: outcome.conf.autoinstall,
+      buildDepends: outcome.conf.buildDepends,
+    };
+  });
+}
+
+const outcomeOf = (result: JobResult | undefined): AttemptOutcome => {
+  if (result?.status === 'installed' || result?.status === 'already-installed')
+    return { status: 'installed' };
+  if (result?.status === 'skipped') return { status: 'skipped' };
+  return { status: 'failed', exitCode: result?.status === 'failed' ? result.error.exitCode : 1 };
+};
+
+/**
+ * Builds the modules autoinstall would attempt on the build queue (independent modules side
+ * by side, dependents after their dependencies), then prints each attempt whole in the order
+ * dkms 3.4.3 attempts them.
+ */
+export async function autoinstallKernel(
+  ctx: DkmsContext,
+  kernel: string,
+  arch: string,
+): Promise<AutoinstallRun | undefined> {
+  const known = await knownModules(ctx, kernel, arch);
+  // nothing to do (everything installed or not autoinstalled): no summary at all
+  if (!known.some((m) => !m.installed && m.autoinstall)) return undefined;
+  const possible = autoinstallRun(known, () => ({ status: 'installed' }));
+  const dependsOf = new Map(known.map((m) => [m.module, m.buildDepends]));
+  const attempted = new Set(possible.attempts.map((ref) => ref.module));
+  const jobs = possible.attempts.map((ref) => ({
+    ...ref,
+    after: (dependsOf.get(ref.module) ?? []).filter((d) => attempted.has(d)),
+  }));
+  const unbuilt = new Set(
+    jobs.filter((job) => !ctx.tree.isBuilt({ ...job, kernel, arch })).map((job) => job.module),
+  );
+  // dkms prepares the kernel (headers, signing) before the first module it has to build
+  const preparation = new MemoryReporter();
+  if (unbuilt.size > 0)
+    await prepareKernelAndSigning({ ...ctx, reporter: preparation }, kernel, arch);
+
   const captured = new Map<string, MemoryReporter>();
   const queue = new BuildQueue({
     concurrency: Math.max(1, Math.min(ctx.parallelJobs, availableParallelism())),
     cpus: ctx.parallelJobs,
-    jobserver: true,
-    run: (request, makeJobs, signal, jobserver) => {
+    // no jobserver: each make gets dkms's full -j, as its command line is part of the
+    // output and of make.log (dkms 3.4.3 runs `make -j$parallel_jobs KERNELRELEASE=...`)
+    run: (request, _makeJobs, signal) => {
       const reporter = new MemoryReporter();
       captured.set(request.module, reporter);
-      const jobCtx: DkmsContext = { ...ctx, reporter, parallelJobs: makeJobs, signal, jobserver };
+      const jobCtx: DkmsContext = { ...ctx, reporter, signal };
       const ref = { module: request.module, version: request.version };
       return runAutoinstallJob(jobCtx, ref, kernel, arch);
     },
   });
-  const pending = enqueuePlan(queue, plan.jobs, {
+  const pending = enqueuePlan(queue, jobs, {
     kernel,
     arch,
     priority: 0,
@@ -61,55 +132,38 @@ export async function runPlanInParallel(
       (job) => ctx.tree.sourceLink(job),
     ),
   });
-  const results: JobResult[] = [];
-  for (const [i, job] of plan.jobs.entries()) {
+  const results = new Map<string, JobResult>();
+  for (const [i, job] of jobs.entries()) {
     const result = await pending[i];
-    if (!result) continue;
-    const output = captured.get(job.module);
-    if (output) {
-      ctx.reporter.info(
-        `Autoinstall of module ${job.module}/${job.version} for kernel ${kernel} (${arch})`,
-      );
-      replay(output, ctx.reporter);
-      if (result.status === 'failed') ctx.reporter.error(formatJobError(result.error));
-    }
-    results.push(result);
+    if (result) results.set(job.module, result);
   }
-  return results;
-}
 
-/** Autoinstall for one kernel: plan, build+install, one depmod. */
-export async function autoinstallKernel(
-  ctx: DkmsContext,
-  kernel: string,
-  arch: string,
-): Promise<AutoinstallReport> {
-  const { candidates, broken } = await gatherCandidates(ctx, kernel, arch);
-  for (const ref of broken) {
-    ctx.reporter.error(
-      `\nError! ${ref.module}/${ref.version} is broken! Missing the source directory or the symbolic link pointing to it.\nManual intervention is required!`,
-    );
-  }
-  const plan = planAutoinstall(candidates);
-  if (plan.jobs.length > 0) {
-    const sourceDir = kernelSourceDir(ctx.paths.installTree, kernel, ctx.kernelSourceDir);
-    if (!headersPresent(sourceDir)) {
-      throw new DkmsError(
-        'HEADERS_MISSING',
-        `Your kernel headers for kernel ${kernel} cannot be found at ${sourceDir}.`,
-        {
-          hint: `Please install the ${headersPackageHint(kernel, ctx.distro)} package or use the --kernelsourcedir option to tell DKMS where it's located.`,
-        },
-      );
+  const run = autoinstallRun(known, (ref) => outcomeOf(results.get(ref.module)));
+  let prepared = false;
+  for (const ref of run.attempts) {
+    if (!prepared && unbuilt.has(ref.module)) {
+      replay(preparation, ctx.reporter);
+      prepared = true;
     }
+    ctx.reporter.info(
+      `Autoinstall of module ${ref.module}/${ref.version} for kernel ${kernel} (${arch})`,
+    );
+    const output = captured.get(ref.module);
+    if (output) replay(output, ctx.reporter);
+    const result = results.get(ref.module);
+    if (result?.status === 'failed') {
+      const text = errorText(result.error);
+      if (text) ctx.reporter.error(text);
+    } else if (result?.status === 'skipped') {
+      ctx.reporter.warn(`Warning: ${result.reason}`);
+    }
+    ctx.reporter.info('');
   }
-  const results = await runPlanInParallel(ctx, plan, kernel, arch);
-  for (const invalid of plan.invalid) ctx.reporter.error(`Error! ${invalid.reason}`);
-  if (results.some((r) => r.status === 'installed')) {
+  if ([...results.values()].some((r) => r.status === 'installed')) {
     const failures = await depmodAll(ctx, [kernel]);
     for (const failure of failures.values()) ctx.reporter.error(`Error! ${failure.message}`);
   }
-  return { kernel, arch, plan, results, broken };
+  return run;
 }
 
 export const autoinstall: Command = async (ctx, args) => {
@@ -118,18 +172,26 @@ export const autoinstall: Command = async (ctx, args) => {
     ctx.reporter.info('Automatic installation of modules has been disabled.');
     return { exitCode: 0 };
   }
+  const targets = kernelArches(ctx, args, undefined, 'autoinstall');
+  if (targets.length !== 1) {
+    throw new DkmsError(
+      'USAGE',
+      'The action autoinstall does not support multiple kernel version parameters on the command line.',
+      { exitCode: 4 },
+    );
+  }
   if (args.dryRun) {
     const output: string[] = [];
-    for (const { kernel, arch } of kernelArches(ctx, args, undefined, 'autoinstall'))
+    for (const { kernel, arch } of targets)
       output.push(...(await autoinstallPreviewLines(ctx, kernel, arch)));
     return { exitCode: 0, output };
   }
   let failed = false;
-  for (const { kernel, arch } of kernelArches(ctx, args, undefined, 'autoinstall')) {
-    const report = await autoinstallKernel(ctx, kernel, arch);
-    const summary = summarize(report);
-    for (const line of summary.lines) ctx.reporter.info(line);
-    failed ||= summary.failed;
+  for (const { kernel, arch } of targets) {
+    const run = await autoinstallKernel(ctx, kernel, arch);
+    if (!run) continue;
+    for (const line of autoinstallSummary(kernel, run)) ctx.reporter.info(line);
+    failed ||= autoinstallFailed(run);
   }
   if (failed) {
     throw new DkmsError(

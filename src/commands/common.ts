@@ -130,3 +130,24 @@ export const refFor = (ref: ModuleVersionRef, ka: { kernel: string; arch: string
 
 export const isSkip = (error: unknown): boolean =>
   isDkmsError(error) && error.exitCode === EXIT_SKIPPED;
+
+/**
+ * `dkms add|build|install DIR` or `.../dkms.conf`: copies the source to
+ * `<source_tree>/<name>-<version>` (dkms's add_source_tree) and names the module.
+ */
+export async function takeSourceTreeArg(ctx: DkmsContext, args: DkmsArgs): Promise<void> {
+  if (!args.sourceTreeArg || args.module) return;
+  const { addSourceTree } = await import('../engine/add.js');
+  const ref = await addSourceTree(ctx, args.sourceTreeArg, args.force);
+  args.module = ref.module;
+  args.moduleVersion = ref.version;
+}
+
+/** dkms's module_is_broken_and_die (exit 4), before any action but add works on a module. */
+export function refuseBroken(ctx: DkmsContext, ref: ModuleVersionRef): void {
+  if (!ctx.tree.isBroken(ref)) return;
+  throw new DkmsError(
+    'BROKEN',
+    `${ref.module}/${ref.version} is broken!\nMissing the source directory or the symbolic link pointing to it.\nManual intervention is required!`,
+  );
+}

@@ -1,13 +1,22 @@
 import { installModule, type InstallOptions } from '../engine/install.js';
 import { withModuleSession } from '../engine/recovery.js';
-import { kernelArches, moduleVersionArgs, refFor, requireRootForSystemTree } from './common.js';
+import {
+  kernelArches,
+  moduleVersionArgs,
+  refFor,
+  refuseBroken,
+  requireRootForSystemTree,
+  takeSourceTreeArg,
+} from './common.js';
 import { installPreviewLines, recoveryLines } from './dryRun.js';
 import type { Command } from './types.js';
 
 /** dkms install: per kernel, build when needed, then a journaled plan ending with depmod. */
 export const install: Command = async (ctx, args) => {
   if (!args.dryRun) requireRootForSystemTree(ctx);
+  await takeSourceTreeArg(ctx, args);
   const ref = moduleVersionArgs(ctx, args, 'install');
+  refuseBroken(ctx, ref);
   const targets = kernelArches(ctx, args, ref, 'install');
   const options: InstallOptions = {
     force: args.force,

@@ -3,13 +3,19 @@ import { DkmsError } from '../core/errors.js';
 import type { DkmsContext } from '../core/context.js';
 import { planRemoval, runRemoval, type RemovalMode } from '../engine/remove.js';
 import { withModuleSession } from '../engine/recovery.js';
-import { kernelArches, moduleVersionArgs, requireRootForSystemTree } from './common.js';
+import {
+  kernelArches,
+  moduleVersionArgs,
+  refuseBroken,
+  requireRootForSystemTree,
+} from './common.js';
 import { recoveryLines, removalPreviewLines } from './dryRun.js';
 import type { Command, CommandResult } from './types.js';
 
 async function run(ctx: DkmsContext, args: DkmsArgs, mode: RemovalMode): Promise<CommandResult> {
   if (mode === 'uninstall' && !args.dryRun) requireRootForSystemTree(ctx);
   const ref = moduleVersionArgs(ctx, args, mode);
+  refuseBroken(ctx, ref);
   if (!ctx.tree.isAdded(ref) && !ctx.tree.isBroken(ref)) {
     throw new DkmsError(
       'NOT_ADDED',

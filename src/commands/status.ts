@@ -44,7 +44,6 @@ export async function computeStatus(
 
 export const status: Command = async (ctx, args) => {
   const kernels = args.kernels.length > 0 ? args.kernels : [undefined];
-  const output: string[] = [];
   const jsonEntries: StatusJsonEntry[] = [];
   // The JSON writer loads only when asked for: plain status is on a hot path.
   const json = args.json ? await import('../status/statusJson.js') : undefined;
@@ -63,7 +62,8 @@ export const status: Command = async (ctx, args) => {
         );
         continue;
       }
-      output.push(formatStatusLine(entry));
+      // line by line, each broken module's error right after its line, as dkms prints them
+      ctx.reporter.info(formatStatusLine(entry));
       if (entry.state === 'broken') ctx.reporter.error(brokenMessage(entry));
     }
   }
@@ -72,5 +72,5 @@ export const status: Command = async (ctx, args) => {
     const document = json.statusDocument(ctx.paths, jsonEntries, `dkms-ts ${VERSION}`);
     return { exitCode: 0, output: [JSON.stringify(document, null, 2)] };
   }
-  return { exitCode: 0, output };
+  return { exitCode: 0 };
 };

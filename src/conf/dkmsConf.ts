@@ -14,6 +14,8 @@ export interface ModuleEntry {
   /** DEST_MODULE_LOCATION as the conf wrote it. */
   declaredDestLocation: string;
   strip: boolean;
+  /** Per-module BUILD_EXCLUSIVE_*[i] (or the global ones) exclude it for this kernel/arch. */
+  excluded: boolean;
 }
 
 /** A dkms.conf resolved for one (module, version, kernel, arch). */
@@ -28,8 +30,13 @@ export interface DkmsConf {
   autoinstall: boolean;
   buildDepends: string[];
   buildDependsRebuild: boolean;
-  /** Why this kernel/arch is excluded (BUILD_EXCLUSIVE_*, OBSOLETE_BY), or undefined. */
+  /**
+   * Why this kernel/arch is excluded (BUILD_EXCLUSIVE_*, OBSOLETE_BY): set when no module is
+   * buildable and the conf has exclusive directives, as dkms 3.4's build_exclude.
+   */
   exclusion: string | undefined;
+  /** Any BUILD_EXCLUSIVE_*[i] is set for a module index (hides "not installed" on uninstall). */
+  hasModuleExclusives: boolean;
   preBuild: string;
   postBuild: string;
   postAdd: string;
@@ -37,7 +44,7 @@ export interface DkmsConf {
   postRemove: string;
   preInstall: string;
   noWeakModules: boolean;
-  /** Deprecation notices to show the user. */
+  /** What dkms's strict read (add, build, install) warns about: deprecations, zero modules. */
   warnings: string[];
 }
 
@@ -53,8 +60,10 @@ export interface ConfContext {
   distro: string;
   /** The kernel's config (CONFIG_X -> y/m/n/value), when it could be read. */
   kernelConfig: ReadonlyMap<string, string> | undefined;
-  /** Set when the file came from `-c` or is not the module's own dkms.conf. */
+  /** The file that was read (deprecation notices name it). */
   confPath: string;
+  /** The path dkms's `Bad conf file.` names: only the one passed explicitly, else ''. */
+  shownConfPath?: string;
 }
 
 export type RawConf = ReadonlyMap<string, ReadonlyMap<number, string>>;
@@ -109,7 +118,7 @@ export function resolveDkmsConf(raw: RawConf, ctx: ConfContext): DkmsConf {
   let firstStrip = true;
   for (let i = 0; i < count; i++) {
     let builtName = built.get(i) ?? '';
-    if (!builtName && destLoc.size === 1) builtName = packageName;
+    if (!builtName && count === 1) builtName = packageName;
     let location = builtLoc.get(i) ?? '';
     if (location && !location.endsWith('/')) location += '/';
     const declared = destLoc.get(i) ?? '';
@@ -127,6 +136,7 @@ export function resolveDkmsConf(raw: RawConf, ctx: ConfContext): DkmsConf {
       destLocation: '',
       declaredDestLocation: declared,
       strip: stripOn,
+      excluded: false,
     };
     if (!builtName) problems.push(`No 'BUILT_MODULE_NAME' directive specified for record #${i}.`);
     if (/\.k?o$/.test(builtName)) {
@@ -152,7 +162,7 @@ export function resolveDkmsConf(raw: RawConf, ctx: ConfContext): DkmsConf {
       problems.push(`No 'DEST_MODULE_LOCATION' directive specified for record #${i}.`);
     } else if (!/^\/(kernel|updates|extra)/.test(declared)) {
       problems.push(
-        `Directive 'DEST_MODULE_LOCATION' does not begin with '/kernel', '/updates', or '/extra' in record #${i}: ${declared}`,
+        `Directive 'DEST_MODULE_LOCATION' does not begin with\n'/kernel', '/updates', or '/extra' in record #${i}.`,
       );
     } else if (relativePathProblem(declared)) {
       problems.push(
@@ -162,12 +172,19 @@ export function resolveDkmsConf(raw: RawConf, ctx: ConfContext): DkmsConf {
     entry.destLocation = remapDestLocation(declared, ctx.distro);
     modules.push(entry);
   }
-  if (count === 0) problems.push("No 'DEST_MODULE_LOCATION' directive specified.");
-
-  const autoinstallValue = scalarOf(raw, 'AUTOINSTALL');
-  if (autoinstallValue && !/^(yes|no)$/i.test(autoinstallValue)) {
-    problems.push(`'AUTOINSTALL' must be "yes", "no" or empty, not "${autoinstallValue}".`);
+  for (const name of ['AUTOINSTALL', 'BUILD_DEPENDS_REBUILD', 'NO_WEAK_MODULES']) {
+    const value = scalarOf(raw, name);
+    if (value && !/^(yes|no)$/i.test(value)) problems.push(`Unsupported ${name} value '${value}'`);
   }
+  for (const [array, what] of [
+    [modules.map((m) => `${m.builtLocation}${m.builtName}`), 'BUILT_MODULE_NAME'],
+    [modules.map((m) => m.destName), 'DEST_MODULE_NAME'],
+  ] as const) {
+    array.forEach((name, i) => {
+      if (array.indexOf(name) < i) problems.push(`Duplicate module '${name}' in '${what}[${i}]'.`);
+    });
+  }
+  const autoinstallValue = scalarOf(raw, 'AUTOINSTALL');
 
   const patches = resolvePatches(raw, ctx.kernelver);
   for (const patch of patches) {
@@ -182,21 +199,25 @@ export function resolveDkmsConf(raw: RawConf, ctx: ConfContext): DkmsConf {
   if (problems.length > 0) {
     throw new DkmsError(
       'CONF_INVALID',
-      `Bad conf file.\nFile: ${ctx.confPath}\n${problems.map((p) => `dkms.conf: Error! ${p}`).join('\n')}`,
-      {
-        hint: 'Fix the dkms.conf (see dkms.conf(5) or docs/dkms-conf.md) and try again.',
-      },
+      `Bad conf file.\nFile: ${ctx.shownConfPath ?? ''} does not represent a valid dkms.conf file.`,
+      { preface: problems.map((p) => `dkms.conf: Error! ${p}`).join('\n') },
     );
   }
 
   for (const name of DEPRECATED_DIRECTIVES) {
-    if (raw.has(name)) warnings.push(`Deprecated feature: ${name} (${ctx.confPath})`);
+    if (!raw.has(name)) continue;
+    if (name === 'CLEAN' && /^(true|\/bin\/true|\/usr\/bin\/true)$/.test(scalarOf(raw, name)))
+      continue;
+    warnings.push(`Deprecated feature: ${name} (${ctx.confPath})`);
   }
-  if (scalarOf(raw, 'OBSOLETE_BY')) {
+  if (raw.has('OBSOLETE_BY')) {
     warnings.push(
-      `Deprecated feature: OBSOLETE_BY (${ctx.confPath}); use BUILD_EXCLUSIVE_KERNEL_MAX`,
+      `Deprecated feature: OBSOLETE_BY (${ctx.confPath}): use BUILD_EXCLUSIVE_KERNEL_MAX instead`,
     );
   }
+  if (count === 0) warnings.push('dkms.conf: Warning! Zero modules specified.');
+  const exclusives = moduleExclusions(raw, ctx, modules.length);
+  modules.forEach((m, i) => (m.excluded = exclusives.excluded[i] ?? false));
 
   return {
     packageName,
@@ -207,7 +228,8 @@ export function resolveDkmsConf(raw: RawConf, ctx: ConfContext): DkmsConf {
     autoinstall: /^yes$/i.test(autoinstallValue),
     buildDepends: [...arrayOf(raw, 'BUILD_DEPENDS').values()].filter(Boolean),
     buildDependsRebuild: /^y/i.test(scalarOf(raw, 'BUILD_DEPENDS_REBUILD')),
-    exclusion: buildExclusion(raw, ctx),
+    exclusion: exclusives.exclusion,
+    hasModuleExclusives: exclusives.perModule,
     preBuild: scalarOf(raw, 'PRE_BUILD'),
     postBuild: scalarOf(raw, 'POST_BUILD'),
     postAdd: scalarOf(raw, 'POST_ADD'),
@@ -266,39 +288,78 @@ export function resolvePatches(raw: RawConf, kernelver: string): string[] {
   return result;
 }
 
-/** Why this kernel/arch/config is excluded, or undefined when the module should build. */
-export function buildExclusion(raw: RawConf, ctx: ConfContext): string | undefined {
-  const kernel = scalarOf(raw, 'BUILD_EXCLUSIVE_KERNEL');
-  if (kernel && !bashRegexMatch(kernel, ctx.kernelver)) {
+const EXCLUSIVE = [
+  'BUILD_EXCLUSIVE_KERNEL',
+  'BUILD_EXCLUSIVE_KERNEL_MIN',
+  'BUILD_EXCLUSIVE_KERNEL_MAX',
+  'BUILD_EXCLUSIVE_ARCH',
+  'BUILD_EXCLUSIVE_CONFIG',
+] as const;
+type Exclusive = Record<(typeof EXCLUSIVE)[number], string>;
+
+/** Why one set of BUILD_EXCLUSIVE_* values excludes this kernel/arch/config, or undefined. */
+function exclusionBy(values: Exclusive, ctx: ConfContext): string | undefined {
+  const kernel = values.BUILD_EXCLUSIVE_KERNEL;
+  if (kernel && !bashRegexMatch(kernel, ctx.kernelver))
     return `BUILD_EXCLUSIVE_KERNEL="${kernel}" does not match ${ctx.kernelver}`;
-  }
-  const min = scalarOf(raw, 'BUILD_EXCLUSIVE_KERNEL_MIN');
-  if (min && compareVer(ctx.kernelver, min) < 0) {
+  const min = values.BUILD_EXCLUSIVE_KERNEL_MIN;
+  if (min && compareVer(ctx.kernelver, min) < 0)
     return `kernel ${ctx.kernelver} is older than BUILD_EXCLUSIVE_KERNEL_MIN="${min}"`;
-  }
-  const max = scalarOf(raw, 'BUILD_EXCLUSIVE_KERNEL_MAX');
-  if (max && compareVer(ctx.kernelver, max) > 0) {
+  const max = values.BUILD_EXCLUSIVE_KERNEL_MAX;
+  if (max && compareVer(ctx.kernelver, max) > 0)
     return `kernel ${ctx.kernelver} is newer than BUILD_EXCLUSIVE_KERNEL_MAX="${max}"`;
-  }
-  const obsolete = scalarOf(raw, 'OBSOLETE_BY');
-  if (obsolete && compareVer(ctx.kernelver, obsolete) >= 0) {
-    return `OBSOLETE_BY="${obsolete}": kernel ${ctx.kernelver} already provides this module`;
-  }
-  const arch = scalarOf(raw, 'BUILD_EXCLUSIVE_ARCH');
-  if (arch && !bashRegexMatch(arch, ctx.arch)) {
+  const arch = values.BUILD_EXCLUSIVE_ARCH;
+  if (arch && !bashRegexMatch(arch, ctx.arch))
     return `BUILD_EXCLUSIVE_ARCH="${arch}" does not match ${ctx.arch}`;
-  }
-  const config = scalarOf(raw, 'BUILD_EXCLUSIVE_CONFIG');
+  const config = values.BUILD_EXCLUSIVE_CONFIG;
   if (config && ctx.kernelConfig) {
     for (const item of config.split(/\s+/).filter(Boolean)) {
       const negated = item.startsWith('!');
       const name = negated ? item.slice(1) : item;
       const value = ctx.kernelConfig.get(name);
       const enabled = value === 'y' || value === 'm';
-      if (enabled === negated) {
+      if (enabled === negated)
         return `BUILD_EXCLUSIVE_CONFIG="${config}": ${name} is ${enabled ? 'enabled' : 'not enabled'} in this kernel`;
-      }
     }
   }
   return undefined;
+}
+
+/**
+ * dkms 3.4's per-module exclusion: the scalar BUILD_EXCLUSIVE_* (index 0) apply to every
+ * module, BUILD_EXCLUSIVE_*[i] to module i; OBSOLETE_BY stands for BUILD_EXCLUSIVE_KERNEL_MAX
+ * when no max is set. The whole build is excluded when no module is buildable and the conf
+ * has any exclusive directive.
+ */
+export function moduleExclusions(
+  raw: RawConf,
+  ctx: ConfContext,
+  count: number,
+): { excluded: boolean[]; exclusion: string | undefined; perModule: boolean } {
+  const value = (name: string, i: number): string => arrayOf(raw, name).get(i) ?? '';
+  const global = Object.fromEntries(EXCLUSIVE.map((n) => [n, value(n, 0)])) as Exclusive;
+  const obsoleteBy = scalarOf(raw, 'OBSOLETE_BY');
+  const anyMax = Array.from({ length: count }, (_, i) =>
+    value('BUILD_EXCLUSIVE_KERNEL_MAX', i),
+  ).some(Boolean);
+  if (obsoleteBy && !global.BUILD_EXCLUSIVE_KERNEL_MAX && !anyMax)
+    global.BUILD_EXCLUSIVE_KERNEL_MAX = obsoleteBy;
+  let directives = EXCLUSIVE.some((n) => global[n]);
+  let firstReason: string | undefined;
+  const excluded = Array.from({ length: count }, (_, i) => {
+    const own = Object.fromEntries(EXCLUSIVE.map((n) => [n, value(n, i)])) as Exclusive;
+    if (EXCLUSIVE.some((n) => own[n])) directives = true;
+    const reason = exclusionBy(global, ctx) ?? exclusionBy(own, ctx);
+    firstReason ??= reason;
+    return reason !== undefined;
+  });
+  const none = excluded.every(Boolean);
+  const exclusion =
+    none && directives
+      ? (firstReason ??
+        exclusionBy(global, ctx) ??
+        'BUILD_EXCLUSIVE directives exclude every module')
+      : undefined;
+  // index 0 of each array is also the global value, so any directive counts once there is a module
+  return { excluded, exclusion, perModule: count > 0 && directives };
 }

@@ -98,6 +98,7 @@ function outcome(
       distro: ctx.distro,
       kernelConfig: readKernelConfig(kernelConfigPath(sourceDir, ctx.kernelConfigFile)),
       confPath,
+      shownConfPath: request.confPath ?? ctx.confFile ?? '',
     });
     return { ok: true, conf, raw };
   } catch (error) {

@@ -77,6 +77,8 @@ export interface DkmsErrorOptions {
   hint?: string;
   /** The log that holds the details (make.log of a failed build). */
   logPath?: string;
+  /** Lines dkms prints before its `Error!` block (e.g. each `dkms.conf: Error! ...`). */
+  preface?: string;
   /** Overrides the exit status the code maps to (e.g. upstream's per-site numbers). */
   exitCode?: number;
   cause?: unknown;
@@ -86,6 +88,7 @@ export class DkmsError extends Error {
   readonly code: DkmsErrorCode;
   readonly hint: string | undefined;
   readonly logPath: string | undefined;
+  readonly preface: string | undefined;
   readonly exitCode: number;
 
   constructor(code: DkmsErrorCode, message: string, options: DkmsErrorOptions = {}) {
@@ -94,6 +97,7 @@ export class DkmsError extends Error {
     this.code = code;
     this.hint = options.hint;
     this.logPath = options.logPath;
+    this.preface = options.preface;
     this.exitCode = options.exitCode ?? exitCodes[code];
   }
 }

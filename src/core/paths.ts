@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 
 /**
@@ -27,8 +28,15 @@ export const defaultPaths = (env: NodeJS.ProcessEnv = process.env): DkmsPaths =>
   installTree: '/lib/modules',
   confDir: env['DKMS_CONFDIR'] || '/etc/dkms',
   bootDir: env['DKMS_BOOTDIR'] || '/boot',
-  osRelease: env['DKMS_OS_RELEASE'] || '/etc/os-release',
+  osRelease: env['DKMS_OS_RELEASE'] || findOsRelease(OS_RELEASE_FILES) || '/etc/os-release',
   tmpLocation: tmpdir(),
 });
+
+/** Where dkms looks for os-release, in order (DKMS_OS_RELEASE replaces both). */
+export const OS_RELEASE_FILES = ['/etc/os-release', '/usr/lib/os-release'];
+
+/** The first os-release file that exists, or undefined (dkms then exits 4). */
+export const findOsRelease = (files: readonly string[]): string | undefined =>
+  files.find((file) => existsSync(file));
 
 export const defaultParallelJobs = (): number => availableParallelism();

@@ -87,6 +87,7 @@ export async function addModule(
     arch: options.arch ?? defaultArch(),
     confPath,
   });
+  for (const warning of conf.warnings) ctx.reporter.warn(warning);
   if (conf.packageName !== ref.module || conf.packageVersion !== ref.version) {
     ctx.reporter.warn(
       `${confPath} says PACKAGE_NAME="${conf.packageName}" PACKAGE_VERSION="${conf.packageVersion}", not ${ref.module}/${ref.version}.`,

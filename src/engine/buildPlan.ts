@@ -82,17 +82,20 @@ export function planBuild(input: BuildPlanInput): BuildPlan {
     preBuild: conf.preBuild,
     postBuild: conf.postBuild,
     makeCommand: withMakeDefaults(conf.makeCommand, input.parallelJobs, ref.kernel),
-    modules: conf.modules.map((m) => ({
-      name: m.builtName,
-      location: m.builtLocation,
-      builtFile: resolveUnder(
-        workDir,
-        `${m.builtLocation}${m.builtName}.ko`,
-        'BUILT_MODULE_LOCATION',
-      ),
-      destName: m.destName,
-      strip: m.strip,
-    })),
+    // modules a per-module BUILD_EXCLUSIVE_*[i] excludes are neither collected nor installed
+    modules: conf.modules
+      .filter((m) => !m.excluded)
+      .map((m) => ({
+        name: m.builtName,
+        location: m.builtLocation,
+        builtFile: resolveUnder(
+          workDir,
+          `${m.builtLocation}${m.builtName}.ko`,
+          'BUILT_MODULE_LOCATION',
+        ),
+        destName: m.destName,
+        strip: m.strip,
+      })),
     kernelConfig: input.kernelConfig,
   };
 }

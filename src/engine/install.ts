@@ -112,7 +112,8 @@ export async function gatherInstallFacts(
   const backupDir = ctx.tree.originalModuleDir(ref.module, ref.kernel, ref.arch);
   const kernelLink = ctx.tree.kernelLink(ref.module, ref.kernel, ref.arch);
   const modules: InstallModuleFacts[] = [];
-  for (const entry of conf.modules) {
+  // a module BUILD_EXCLUSIVE_*[i] excludes was never collected: nothing to install
+  for (const entry of conf.modules.filter((m) => !m.excluded)) {
     let built = findModuleFile(builtDir, entry.destName);
     if (!built && options.predicted) built = join(builtDir, `${entry.destName}.ko`);
     if (!built) throw new DkmsError('NOT_BUILT', `Missing module ${entry.destName} in ${builtDir}`);

@@ -129,7 +129,7 @@ export function annotate(
   const builtDir = tree.builtModuleDir(entry);
   for (let i = 0; i < conf.modules.length; i++) {
     const module = conf.modules[i];
-    if (!module) continue;
+    if (!module || module.excluded) continue;
     const built = findModuleFile(builtDir, module.destName);
     if (!built) {
       annotations.push(ANNOTATIONS.builtMissing);

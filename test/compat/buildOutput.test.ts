@@ -3,21 +3,12 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ARCH, K47 } from '../helpers/roots.js';
-import { SandboxPair, describeOutputs, type PairOutput } from './pair.js';
+import { SandboxPair, sameOutput } from './pair.js';
 import { compatSetup } from './setup.js';
 import { moduleSource, simpleConf } from './sources.js';
 import type { Upstream } from './upstream.js';
 
 const { skip, upstream } = await compatSetup([]);
-
-/** stdout, stderr and exit status are the same on both sides. */
-function sameOutput(step: string, out: PairOutput, code: number): void {
-  const message = describeOutputs(step, out);
-  assert.equal(out.upstream.code, code, message);
-  assert.equal(out.ours.code, out.upstream.code, message);
-  assert.equal(out.ours.stdout, out.upstream.stdout, message);
-  assert.equal(out.ours.stderr, out.upstream.stderr, message);
-}
 
 const PATCH = `--- a/pm.c\n+++ b/pm.c\n@@ -1 +1,2 @@\n #include <linux/module.h>\n+/* patched */\n`;
 const SCRIPT = '#!/bin/sh\necho "out from $0"\necho "err from $0" >&2\n';

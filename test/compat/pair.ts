@@ -26,6 +26,15 @@ export function expectSame(step: string, out: PairOutput, code?: number): void {
   assert.equal(out.ours.code, out.upstream.code, describeOutputs(step, out));
 }
 
+/** stdout, stderr and exit status are the same on both sides (and upstream exits `code`). */
+export function sameOutput(step: string, out: PairOutput, code: number): void {
+  const message = describeOutputs(step, out);
+  assert.equal(out.upstream.code, code, message);
+  assert.equal(out.ours.code, out.upstream.code, message);
+  assert.equal(out.ours.stdout, out.upstream.stdout, message);
+  assert.equal(out.ours.stderr, out.upstream.stderr, message);
+}
+
 export function noDifferences(found: string[]): void {
   const message = `ours and Debian's dkms differ:\n${found.join('\n')}\n(evened out first: ${evenedOut()})`;
   assert.deepEqual(found, [], message);
@@ -73,11 +82,16 @@ export class SandboxPair {
    * The same command on both sides with the output made comparable: sandbox paths written
    * `<root>`, upstream's progress dots (one per 3 s) evened out.
    */
-  async runNormalized(args: string[], extra = this.unsignedConfigArgs()): Promise<PairOutput> {
-    const withOptions = [...args, '--no-depmod'];
+  runNormalized(args: string[]): Promise<PairOutput> {
+    return this.runNormalizedEach(args, args);
+  }
+
+  /** runNormalized with a command line of each side's own (e.g. a path into its sandbox). */
+  async runNormalizedEach(upArgs: string[], ourArgs: string[]): Promise<PairOutput> {
+    const extra = this.unsignedConfigArgs();
     const [upstream, ours] = await Promise.all([
-      runUpstream(this.upstream, this.upstreamRoots, [...withOptions, ...extra.upstream]),
-      dkms(this.oursRoots, [...withOptions, ...extra.ours]),
+      runUpstream(this.upstream, this.upstreamRoots, [...upArgs, '--no-depmod', ...extra.upstream]),
+      dkms(this.oursRoots, [...ourArgs, '--no-depmod', ...extra.ours]),
     ]);
     const even = (out: RunOutput, roots: Roots): RunOutput => {
       const clean = (text: string): string =>

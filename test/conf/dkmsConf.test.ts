@@ -37,6 +37,7 @@ describe('resolveDkmsConf', () => {
         destLocation: '/updates/dkms',
         declaredDestLocation: '/updates',
         strip: true,
+        excluded: false,
       },
     ]);
     assert.equal(
@@ -65,7 +66,11 @@ describe('resolveDkmsConf', () => {
     ): void => {
       assert.throws(
         () => resolveDkmsConf(raw(values), ctx),
-        (e: unknown) => e instanceof DkmsError && e.exitCode === 8 && pattern.test(e.message),
+        (e: unknown) =>
+          e instanceof DkmsError &&
+          e.exitCode === 8 &&
+          e.message === 'Bad conf file.\nFile:  does not represent a valid dkms.conf file.' &&
+          pattern.test(e.preface ?? ''),
       );
     };
     bad({ PACKAGE_VERSION: '1', DEST_MODULE_LOCATION: '/updates' }, /PACKAGE_NAME/);
@@ -84,7 +89,8 @@ describe('resolveDkmsConf', () => {
     assert.equal(ex({ BUILD_EXCLUSIVE_KERNEL: '^6\\.1' }), undefined);
     assert.match(ex({ BUILD_EXCLUSIVE_KERNEL_MIN: '6.2' }) ?? '', /older/);
     assert.match(ex({ BUILD_EXCLUSIVE_KERNEL_MAX: '6.0' }) ?? '', /newer/);
-    assert.match(ex({ OBSOLETE_BY: '6.1.0-1' }) ?? '', /OBSOLETE_BY/);
+    // dkms 3.4 turns OBSOLETE_BY into BUILD_EXCLUSIVE_KERNEL_MAX
+    assert.match(ex({ OBSOLETE_BY: '6.1.0-1' }) ?? '', /BUILD_EXCLUSIVE_KERNEL_MAX="6\.1\.0-1"/);
     assert.equal(ex({ OBSOLETE_BY: '6.2' }), undefined);
     assert.match(ex({ BUILD_EXCLUSIVE_ARCH: '^arm' }) ?? '', /ARCH/);
     assert.equal(ex({ BUILD_EXCLUSIVE_CONFIG: 'CONFIG_I2C !CONFIG_NOPE' }), undefined);
@@ -92,6 +98,38 @@ describe('resolveDkmsConf', () => {
       ex({ BUILD_EXCLUSIVE_CONFIG: 'CONFIG_I2C !CONFIG_X' }) ?? '',
       /CONFIG_X is enabled/,
     );
+  });
+
+  it('excludes single modules by BUILD_EXCLUSIVE_*[i], the whole build only when none is left', () => {
+    const two = {
+      ...base,
+      BUILT_MODULE_NAME: { 0: 'a', 1: 'b' },
+      DEST_MODULE_LOCATION: { 0: '/updates', 1: '/updates' },
+    };
+    const some = resolveDkmsConf(raw({ ...two, BUILD_EXCLUSIVE_KERNEL: { 1: '^5\\.' } }), ctx);
+    assert.deepEqual(
+      some.modules.map((m) => m.excluded),
+      [false, true],
+    );
+    assert.equal(some.exclusion, undefined);
+    assert.equal(some.hasModuleExclusives, true);
+    const none = resolveDkmsConf(
+      raw({ ...two, BUILD_EXCLUSIVE_ARCH: { 0: '^arm', 1: '^arm' } }),
+      ctx,
+    );
+    assert.match(none.exclusion ?? '', /BUILD_EXCLUSIVE_ARCH/);
+    assert.equal(resolveDkmsConf(raw(two), ctx).hasModuleExclusives, false);
+  });
+
+  it('warns, as a strict read does, about zero modules and deprecated directives', () => {
+    const conf = resolveDkmsConf(
+      raw({ PACKAGE_NAME: 'm', PACKAGE_VERSION: '1', OBSOLETE_BY: '6.2', CLEAN: 'true' }),
+      ctx,
+    );
+    assert.deepEqual(conf.warnings, [
+      `Deprecated feature: OBSOLETE_BY (${ctx.confPath}): use BUILD_EXCLUSIVE_KERNEL_MAX instead`,
+      'dkms.conf: Warning! Zero modules specified.',
+    ]);
   });
 
   it('selects MAKE and PATCH entries per kernel, including the old substring forms', () => {
