@@ -186,8 +186,10 @@ put 0755 "$SRCDIR/hooks/kernel-install/40-dkms.install" "$KERNELINSTALLDIR/40-dk
 for f in "$SRCDIR"/hooks/pacman/*.hook; do
     put 0644 "$f" "$ALPMHOOKDIR/${f##*/}" subst
 done
-[ -z "$COMPATDIR" ] ||
+if [ -n "$COMPATDIR" ]; then
     put 0755 "$SRCDIR/hooks/debian/common.postinst" "$COMPATDIR/common.postinst" subst
+    put 0755 "$SRCDIR/hooks/debian/dkms_autoinstaller" "$COMPATDIR/dkms_autoinstaller" subst
+fi
 
 for unit in dkmsd.service dkmsd.socket; do
     put 0644 "$SRCDIR/systemd/$unit" "$UNITDIR/$unit" subst
@@ -227,13 +229,19 @@ if [ ! -e "$DESTDIR$conf" ]; then
 # sign_file=""
 # mok_signing_key="/var/lib/dkms/mok.key"
 # mok_certificate="/var/lib/dkms/mok.pub"
-# post_transaction=""
+# post_transaction=""   (run after a successful install/uninstall/unbuild/remove; $kernelver)
+# build_environment=""  (a file sourced before make; what it exports reaches the build)
+# try_sign_modules="not_in_chroot"   (true | false | not_in_chroot)
+# compress_gzip_opts="" compress_xz_opts="--check=crc32 --lzma2=dict=1MiB" compress_zstd_opts="-q --rm -T0"
 CONF
     fi
     mkdirs "$(dirname "$conf")"
     install -m 0644 "$tmp/framework.conf" "$DESTDIR$conf"
     record "c $(sha256sum <"$DESTDIR$conf" | cut -d' ' -f1) $conf"
 fi
+
+# dkms 3.4 ships the drop-in directory (framework.conf.d/*.conf are read after framework.conf)
+mkdirs "$SYSCONFDIR/dkms/framework.conf.d"
 
 # --- the running system ------------------------------------------------------------------------
 if [ -z "$DESTDIR" ]; then

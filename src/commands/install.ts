@@ -9,6 +9,7 @@ import {
   takeSourceTreeArg,
 } from './common.js';
 import { installPreviewLines, recoveryLines } from './dryRun.js';
+import { runPostTransaction } from '../engine/postTransaction.js';
 import type { Command } from './types.js';
 
 /** dkms install: per kernel, build when needed, then a journaled plan ending with depmod. */
@@ -32,5 +33,6 @@ export const install: Command = async (ctx, args) => {
   await withModuleSession(ctx, ref.module, async () => {
     for (const target of targets) await installModule(ctx, refFor(ref, target), options);
   });
+  await runPostTransaction(ctx, targets[0]?.kernel);
   return { exitCode: 0 };
 };

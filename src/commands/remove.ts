@@ -10,6 +10,7 @@ import {
   requireRootForSystemTree,
 } from './common.js';
 import { recoveryLines, removalPreviewLines } from './dryRun.js';
+import { runPostTransaction } from '../engine/postTransaction.js';
 import type { Command, CommandResult } from './types.js';
 
 async function run(ctx: DkmsContext, args: DkmsArgs, mode: RemovalMode): Promise<CommandResult> {
@@ -37,6 +38,7 @@ async function run(ctx: DkmsContext, args: DkmsArgs, mode: RemovalMode): Promise
     const steps = await planRemoval(ctx, ref, kernelArches(ctx, args, ref, mode), mode);
     await runRemoval(ctx, ref, mode, steps);
   });
+  await runPostTransaction(ctx, targets[0]?.kernel);
   return { exitCode: 0 };
 }
 

@@ -91,7 +91,35 @@ async function makeEnv(
     plan.kernelConfig ? readText(plan.kernelConfig) : undefined,
   );
   if (cc) env['CC'] = cc;
+  Object.assign(env, await buildEnvironment(ctx, plan, env));
   return env;
+}
+
+/**
+ * framework.conf's build_environment (dkms 3.4): a file sourced before make, with
+ * `$kernelver` and `$arch` of the build; what it exports reaches make and the build scripts.
+ */
+async function buildEnvironment(
+  ctx: DkmsContext,
+  plan: BuildPlan,
+  env: Record<string, string | undefined>,
+): Promise<Record<string, string>> {
+  const file = ctx.framework.build_environment;
+  if (!file || !existsSync(file)) return {};
+  const script = 'kernelver=$2 arch=$3; source "$1" >/dev/null 2>&1; env -0';
+  const result = await runTool(
+    'bash',
+    ['-c', script, 'build_environment', file, plan.ref.kernel, plan.ref.arch],
+    { env },
+  );
+  const exported: Record<string, string> = {};
+  for (const entry of result.stdout.split('\0')) {
+    const eq = entry.indexOf('=');
+    const name = entry.slice(0, eq);
+    if (eq > 0 && !['PWD', 'OLDPWD', 'SHLVL', '_'].includes(name))
+      exported[name] = entry.slice(eq + 1);
+  }
+  return exported;
 }
 
 /** Copies the source to the work dir, with /etc/dkms/<module>/patches/ overlaid (dkms 3.4). */

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ARCH, K47, dkms, makeRoots, skipWithoutHeaders, type Roots } from '../helpers/roots.js';
+import { moduleSource, simpleConf, writeSource } from './sources.js';
+
+/*
+ * dkms 3.3/3.4 features the sid oracle (3.2.2) lacks or cannot show in a sandbox: golden
+ * output written from dkms 3.4.3's dkms.in.
+ */
+describe(
+  'dkms 3.4 framework.conf and /etc/dkms/<module>/ features',
+  { skip: skipWithoutHeaders },
+  () => {
+    let roots: Roots;
+    before(() => {
+      roots = makeRoots([K47]);
+    });
+    after(() => roots.cleanup());
+    const framework = (text: string): void =>
+      writeFileSync(join(roots.confDir, 'framework.conf'), text);
+
+    it('runs post_transaction after install and remove, with $kernelver, logged', async () => {
+      writeSource(
+        join(roots.src, 'pt-1.0'),
+        moduleSource('pt', { 'dkms.conf': simpleConf('pt', '1.0') }),
+      );
+      framework('post_transaction="echo transaction for $kernelver"\ntry_sign_modules=false\n');
+      const install = await dkms(roots, ['install', 'pt/1.0', '-k', K47, '--no-depmod']);
+      assert.equal(install.code, 0, install.stderr);
+      assert.match(install.stdout, /\nExecuting post-transaction command\.\.\.\.* done\.\n$/);
+      const log = readFileSync(join(roots.tree, 'post_transaction.log'), 'utf8');
+      assert.match(
+        log,
+        new RegExp(
+          `^\\nExecuting post-transaction command\\n# command: echo transaction for ${K47}\\ntransaction for ${K47}\\n\\n# exit code: 0\\n# elapsed time: \\d\\d:\\d\\d:\\d\\d\\n-{64}\\n$`,
+        ),
+      );
+      const remove = await dkms(roots, ['remove', 'pt/1.0', '--all', '--no-depmod']);
+      assert.equal(remove.code, 0, remove.stderr);
+      assert.match(remove.stdout, /Executing post-transaction command\.\.\.\.* done\.\n$/);
+    });
+
+    it('sources build_environment before make, with $kernelver, and follows try_sign_modules', async () => {
+      const envFile = join(roots.root, 'build.env');
+      writeFileSync(envFile, 'export DKMS_TS_BUILT_FOR="k=$kernelver"\n');
+      framework(`build_environment="${envFile}"\ntry_sign_modules=false\n`);
+      writeSource(
+        join(roots.src, 'be-1.0'),
+        moduleSource('be', {
+          'dkms.conf': simpleConf('be', '1.0', 'PRE_BUILD="show.sh"\n'),
+          'show.sh +x': '#!/bin/sh\necho "env: $DKMS_TS_BUILT_FOR"\n',
+        }),
+      );
+      const build = await dkms(roots, ['build', 'be/1.0', '-k', K47]);
+      assert.equal(build.code, 0, build.stderr);
+      assert.match(
+        build.stdout,
+        /^Module signing is disabled by policy, modules won't be signed\n\nRunning the pre_build script/m,
+      );
+      const log = readFileSync(join(roots.tree, 'be/1.0', K47, ARCH, 'log/make.log'), 'utf8');
+      assert.match(log, new RegExp(`^env: k=${K47}$`, 'm'));
+    });
+
+    it('prefers scripts in /etc/dkms/<module>/ and overlays its patches/', async () => {
+      framework('try_sign_modules=false\n');
+      writeSource(
+        join(roots.src, 'ov-1.0'),
+        moduleSource('ov', {
+          'dkms.conf': simpleConf('ov', '1.0', 'PRE_BUILD="pre.sh"\nPATCH[0]="local.patch"\n'),
+          'pre.sh +x': '#!/bin/sh\necho from source\n',
+        }),
+      );
+      const override = join(roots.confDir, 'ov');
+      mkdirSync(join(override, 'patches'), { recursive: true });
+      writeSource(override, {
+        'pre.sh +x': '#!/bin/sh\necho from etc\n',
+        'patches/local.patch':
+          '--- a/ov.c\n+++ b/ov.c\n@@ -1 +1,2 @@\n #include <linux/module.h>\n+/* local */\n',
+      });
+      const build = await dkms(roots, ['build', 'ov/1.0', '-k', K47]);
+      assert.equal(build.code, 0, build.stderr + build.stdout);
+      assert.match(build.stdout, /^Applying patch local\.patch\.\.\.\.* done\.$/m);
+      const log = readFileSync(join(roots.tree, 'ov/1.0', K47, ARCH, 'log/make.log'), 'utf8');
+      assert.match(
+        log,
+        new RegExp(`# command: cd ${override}/ && ${override}/pre\\.sh\\nfrom etc\\n`),
+      );
+    });
+  },
+);
