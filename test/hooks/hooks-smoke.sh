@@ -328,9 +328,34 @@ run -- "$helper" postinst hello
 check "helper: usage error exits 2" is "$rc" 2
 run -- "$helper" postinst "../x" 1.0
 check "helper: a module name with a path in it is refused" is "$dkms_calls" ""
-run DKMS_PACKAGE_HELPER="$repo/$helper" -- hooks/debian/common.postinst hello 1.0 /usr/share/hello-dkms "" ""
-check "common.postinst (upstream-built packages) goes through the helper" \
-    is "$rc|$(printf '%s\n' "$dkms_calls" | sed -n 2p)" "0|add -m hello -v 1.0"
+# common.postinst: dkms 3.4.3's behaviour, in a root of its own (the module's source is linked)
+pr=$work/postinst-root
+mkdir -p "$pr/lib/modules/$K47/build/include" "$pr/usr/src/hello-1.0" "$pr/var/lib/dkms/hello/1.0"
+printf 'PACKAGE_NAME="hello"\nPACKAGE_VERSION="1.0"\nAUTOINSTALL=yes\n' >"$pr/usr/src/hello-1.0/dkms.conf"
+ln -s "$pr/usr/src/hello-1.0" "$pr/var/lib/dkms/hello/1.0/source"
+run DKMS_HOOK_ROOT="$pr" DKMS_HOOK_KERNEL="$K47" -- hooks/debian/common.postinst hello 1.0 "" "" ""
+check "common.postinst (upstream-built packages): re-adds, builds, installs as dkms 3.4.3" \
+    is "$rc|$dkms_calls" "0|remove -m hello -v 1.0 --all
+add -m hello -v 1.0
+status -m hello -v 1.0 -k $K47
+build -m hello -v 1.0 -k $K47
+status -m hello -v 1.0 -k $K47"
+run DKMS_HOOK_ROOT="$pr" DKMS_HOOK_KERNEL="$K47" FAKE_DKMS_FAIL_MATCH="build*" FAKE_DKMS_FAIL_RC=10 \
+    -- hooks/debian/common.postinst hello 1.0 "" "" ""
+check "common.postinst: a failed build is named and its status is the exit status" \
+    is "$rc|$(printf '%s\n' "$out" | tail -n 1)" "10|Builds for the following kernel(s) failed: $K47"
+run DKMS_HOOK_ROOT="$pr" -- hooks/debian/common.postinst hello
+check "common.postinst: NAME and VERSION are required (exit 1)" is "$rc" 1
+run DKMS_MODDIR="$pr/lib/modules" -- hooks/debian/dkms_autoinstaller start "$K47"
+check "dkms_autoinstaller start KERNEL: dkms autoinstall for it" \
+    is "$rc|$dkms_calls" "0|autoinstall --kernelver $K47"
+run DKMS_MODDIR="$pr/lib/modules" -- hooks/debian/dkms_autoinstaller start "$K50"
+check "dkms_autoinstaller start: a kernel without headers is skipped, said so" \
+    is "$rc|$dkms_calls|$(printf '%s' "$out" | grep -c 'was skipped since the kernel headers')" "0||1"
+run -- hooks/debian/dkms_autoinstaller stop
+check "dkms_autoinstaller stop does nothing" is "$rc|$dkms_calls" "0|"
+run -- hooks/debian/dkms_autoinstaller
+check "dkms_autoinstaller without an action: usage, exit 2" is "$rc" 2
 check "dkms.triggers declares interest-noawait dkms-rebuild" \
     grep -qx 'interest-noawait dkms-rebuild' hooks/debian/dkms.triggers
 
@@ -533,6 +558,8 @@ check "... with the default paths in the files" \
     "$work/stage/etc/kernel/postinst.d/dkms"
 check "... and /usr/lib/dkms/common.postinst for upstream-built module packages" \
     inst_has "../stage/usr/lib/dkms/common.postinst"
+check "... /usr/lib/dkms/dkms_autoinstaller and /etc/dkms/framework.conf.d/" \
+    inst_has "../stage/usr/lib/dkms/dkms_autoinstaller" && [ -d "$work/stage/etc/dkms/framework.conf.d" ]
 DESTDIR="$work/stage" bash scripts/uninstall.sh >/dev/null 2>&1
 check "uninstall.sh with DESTDIR leaves no file behind" is "$(find "$work/stage" -type f 2>/dev/null)" ""
 
