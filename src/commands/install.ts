@@ -1,5 +1,8 @@
 import { installModule, type InstallOptions } from '../engine/install.js';
 import { withModuleSession } from '../engine/recovery.js';
+import { unbuildOne, uninstallOne } from '../engine/remove.js';
+import { buildModule } from '../engine/build.js';
+import { rebuildDependents } from '../engine/dependencyRebuild.js';
 import {
   kernelArches,
   moduleVersionArgs,
@@ -33,6 +36,17 @@ export const install: Command = async (ctx, args) => {
   await withModuleSession(ctx, ref.module, async () => {
     for (const target of targets) await installModule(ctx, refFor(ref, target), options);
   });
+  for (const target of targets) {
+    await rebuildDependents(ctx, target.kernel, target.arch, args.force, {
+      rebuild: (dependent) =>
+        withModuleSession(ctx, dependent.module, async () => {
+          await uninstallOne(ctx, dependent);
+          await unbuildOne(ctx, dependent, { uninstall: false });
+          await buildModule(ctx, dependent);
+          await installModule(ctx, dependent, { depmod: true });
+        }),
+    });
+  }
   await runPostTransaction(ctx, targets[0]?.kernel);
   return { exitCode: 0 };
 };

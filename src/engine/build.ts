@@ -5,6 +5,7 @@ import { DkmsError } from '../core/errors.js';
 import { kernelConfigPath, kernelSourceDir } from '../kernel/kernel.js';
 import { join } from 'node:path';
 import { prepareKernelAndSigning } from './kernelPreparation.js';
+import { recordDependencyVersions } from './dependencyRebuild.js';
 import type { BuildRef } from '../core/stateTree.js';
 import { addModule } from './add.js';
 import { planBuild } from './buildPlan.js';
@@ -117,5 +118,6 @@ export async function buildModule(
   renameSync(plan.stagingDir, plan.finalDir);
   rmSync(plan.keptFailedLogFile, { force: true });
   rmSync(plan.workDir, { recursive: true, force: true });
+  recordDependencyVersions(ctx, ref, conf, options.force ?? false);
   return { status: 'built', conf };
 }

@@ -88,5 +88,29 @@ describe(
         new RegExp(`# command: cd ${override}/ && ${override}/pre\\.sh\\nfrom etc\\n`),
       );
     });
+
+    it('records BUILD_DEPENDS versions and rebuilds dependants when a dependency changes', async () => {
+      framework('try_sign_modules=false\n');
+      const add = (name: string, version: string, extra = ''): void =>
+        writeSource(
+          join(roots.src, `${name}-${version}`),
+          moduleSource(name, { 'dkms.conf': simpleConf(name, version, extra) }),
+        );
+      add('base', '1.0');
+      add('dep', '1.0', 'BUILD_DEPENDS=("base")\nBUILD_DEPENDS_REBUILD=yes\n');
+      add('other', '1.0');
+      for (const mv of ['base/1.0', 'dep/1.0']) {
+        const r = await dkms(roots, ['install', mv, '-k', K47, '--no-depmod']);
+        assert.equal(r.code, 0, r.stderr + r.stdout);
+      }
+      const recorded = join(roots.tree, 'dep/1.0', K47, ARCH, '.dep_base');
+      assert.equal(readFileSync(recorded, 'utf8'), '1.0\n');
+      add('base', '2.0');
+      assert.equal((await dkms(roots, ['add', 'base/2.0'])).code, 0);
+      const r = await dkms(roots, ['install', 'other/1.0', '-k', K47, '--no-depmod']);
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      assert.match(r.stdout, /\n\nRebuilding module dep\/1\.0 due to updated dependencies\n\n/);
+      assert.equal(readFileSync(recorded, 'utf8'), '2.0\n');
+    });
   },
 );
