@@ -36,6 +36,7 @@ export async function addSourceTree(
     throw new DkmsError('CONF_INVALID', 'Malformed dkms.conf file. Cannot load source tree.', {
       exitCode: 10,
       cause: error,
+      preface: error instanceof DkmsError ? error.preface : undefined,
       hint: error instanceof Error ? error.message : undefined,
     });
   }

@@ -89,6 +89,8 @@ async function packageOf(ctx: DkmsContext, confPath: string): Promise<ModuleVers
     throw new DkmsError('TARBALL', 'Malformed dkms.conf, refusing to load.', {
       exitCode: 7,
       cause: error,
+      // the conf's own `dkms.conf: Error! ...` lines come first, as dkms prints them
+      preface: error instanceof DkmsError ? error.preface : undefined,
       hint: error instanceof Error ? error.message : undefined,
     });
   }
