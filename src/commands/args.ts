@@ -247,7 +247,29 @@ export function parseArgs(argv: readonly string[]): DkmsArgs {
       args.warnings.push(`I do not know how to handle ${word}.`);
     }
   }
+  checkActionFlags(args);
   return args;
+}
+
+/** The actions whose plan --dry-run can print. */
+const DRY_RUN_ACTIONS: readonly Action[] = [
+  'install',
+  'uninstall',
+  'unbuild',
+  'remove',
+  'autoinstall',
+  'kernel_postinst',
+];
+
+/** A flag an action would ignore must not be ignored: `dkms build --dry-run` would build. */
+function checkActionFlags(args: DkmsArgs): void {
+  if (args.dryRun && args.action && !DRY_RUN_ACTIONS.includes(args.action))
+    throw new DkmsError(
+      'USAGE',
+      `The action ${args.action} does not support --dry-run (${DRY_RUN_ACTIONS.join(', ')} do).`,
+    );
+  if (args.fix && args.action && args.action !== 'doctor')
+    throw new DkmsError('USAGE', `--fix is an option of dkms doctor, not of ${args.action}.`);
 }
 
 function setValue(args: DkmsArgs, key: ValueOption, value: string): void {

@@ -47,6 +47,21 @@ describe('parseArgs', () => {
     assert.ok(a.force && a.noDepmod && a.quiet);
   });
 
+  it('takes --dry-run only where a plan is printed and --fix only for doctor', () => {
+    assert.ok(parseArgs(['remove', 'hello/1.0', '--all', '--dry-run']).dryRun);
+    assert.ok(parseArgs(['doctor', '--fix']).fix);
+    for (const argv of [
+      ['build', 'hello/1.0', '--dry-run'],
+      ['add', 'hello/1.0', '--dry-run'],
+      ['status', '--fix'],
+    ])
+      assert.throws(
+        () => parseArgs(argv),
+        (e: unknown) => e instanceof DkmsError && e.code === 'USAGE',
+        argv.join(' '),
+      );
+  });
+
   it('rejects unknown options with exit 2 and two actions with exit 4', () => {
     assert.throws(
       () => parseArgs(['status', '--bogus']),
