@@ -22,7 +22,9 @@ const real = (path: string): string => {
  * What a build's outcome depends on, cheaply: the module source (its directory and
  * dkms.conf), the conf overrides directory and the kernel headers. A failed build is tried
  * again only when this changes. Package managers replace files by renaming, which changes
- * the directory's mtime.
+ * the directory's mtime. The headers count as their Makefile, the config make reads and the
+ * symbol versions: a build started while dpkg was still unpacking them (the Makefile there,
+ * include/config/auto.conf not yet) is tried again once they are complete.
  */
 export function buildFingerprint(input: {
   sourceDir: string;
@@ -38,5 +40,7 @@ export function buildFingerprint(input: {
     stamp(input.confDir),
     headers,
     stamp(join(headers, 'Makefile')),
+    stamp(join(headers, 'include', 'config', 'auto.conf')),
+    stamp(join(headers, 'Module.symvers')),
   ].join('|');
 }
