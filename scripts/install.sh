@@ -50,7 +50,7 @@ trap 'rm -rf "$tmp"' EXIT
 # --- checks before anything is written ---------------------------------------------------------
 [ -d "$SRCDIR/dist" ] ||
     die "no dist/ in $SRCDIR: build first with: npm ci && npm run build"
-for f in dist/src/cli/dkms.js dist/src/daemon/cli.js bin/dkms bin/dkmsd package.json package-lock.json; do
+for f in dist/src/cli/dkms.js dist/src/daemon/cli.js bin/dkms bin/dkmsd package.json package-lock.json etc/dkms/framework.conf; do
     [ -e "$SRCDIR/$f" ] || die "$SRCDIR/$f is missing: rebuild with: npm ci && npm run build"
 done
 [ -d "$SRCDIR/node_modules" ] ||
@@ -212,31 +212,8 @@ done
 
 conf=$SYSCONFDIR/dkms/framework.conf
 if [ ! -e "$DESTDIR$conf" ]; then
-    if [ -f "$SRCDIR/etc/dkms/framework.conf" ]; then
-        cp "$SRCDIR/etc/dkms/framework.conf" "$tmp/framework.conf"
-    else
-        cat >"$tmp/framework.conf" <<'CONF'
-# /etc/dkms/framework.conf: settings for dkms and dkmsd, read as shell (see dkms(8)).
-# Files in /etc/dkms/framework.conf.d/*.conf are read after this one.
-# source_tree="/usr/src"
-# dkms_tree="/var/lib/dkms"
-# install_tree="/lib/modules"
-# tmp_location="/tmp"
-# verbose=""
-# symlink_modules=""
-# parallel_jobs=      (default: the number of CPUs)
-# autoinstall_all_kernels=""
-# sign_file=""
-# mok_signing_key="/var/lib/dkms/mok.key"
-# mok_certificate="/var/lib/dkms/mok.pub"
-# post_transaction=""   (run after a successful install/uninstall/unbuild/remove; $kernelver)
-# build_environment=""  (a file sourced before make; what it exports reaches the build)
-# try_sign_modules="not_in_chroot"   (true | false | not_in_chroot)
-# compress_gzip_opts="" compress_xz_opts="--check=crc32 --lzma2=dict=1MiB" compress_zstd_opts="-q --rm -T0"
-CONF
-    fi
     mkdirs "$(dirname "$conf")"
-    install -m 0644 "$tmp/framework.conf" "$DESTDIR$conf"
+    install -m 0644 "$SRCDIR/etc/dkms/framework.conf" "$DESTDIR$conf"
     record "c $(sha256sum <"$DESTDIR$conf" | cut -d' ' -f1) $conf"
 fi
 

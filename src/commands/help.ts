@@ -79,7 +79,7 @@ kernel; they must be built) in upstream's DKMS tarball format:
 DKMS_TREE/MODULE/VERSION/tarball/MODULE-VERSION-kernelKERNEL-ARCH.dkms.tar.gz.
 --archive FILE names the file (in FILE's directory when it has one). --source-only: no
 modules; --binaries-only: no source (dkms.conf only). Load it with ldtarball. See
-docs/packaging.md.`,
+docs/mkpackages.md.`,
   ldtarball: `dkms ldtarball TARBALL [--force]
 Loads a tarball made by mktarball (or any tarball holding a dkms.conf): the source goes to
 SOURCE_TREE/MODULE-VERSION, prebuilt modules into DKMS_TREE as built, and the module is

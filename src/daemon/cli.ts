@@ -131,6 +131,6 @@ async function main(argv: readonly string[]): Promise<number> {
   return output.code;
 }
 
-const code = await main(process.argv.slice(2));
 // The daemon's handles (watchers, sockets) are closed by now; exit without waiting for stragglers.
-process.exit(code);
+// No top-level await: the packaged bundle is CommonJS (scripts/bundle.sh).
+void main(process.argv.slice(2)).then((code) => process.exit(code));

@@ -469,7 +469,7 @@ fi
 src=$work/src
 mkdir -p "$src/bin" "$src/dist/src/cli" "$src/dist/src/daemon" "$src/dist/test" "$src/docs" \
     "$src/node_modules/prod-dep/node_modules/nested" "$src/node_modules/dev-dep" "$src/completion"
-cp -R hooks systemd scripts "$src/"
+cp -R hooks systemd scripts etc "$src/"
 cp bin/dkms bin/dkmsd "$src/bin/"
 echo 'console.log("installed dkms:", process.argv.slice(2).join(" "))' >"$src/dist/src/cli/dkms.js"
 echo 'process.exit(3)' >"$src/dist/src/daemon/cli.js"
