@@ -442,7 +442,7 @@ fi
 # --- systemd units -----------------------------------------------------------------------------
 unit_has() { grep -qx "$2" "systemd/$1"; }
 for line in Type=notify NotifyAccess=all 'ExecStart=/usr/sbin/dkmsd run' WatchdogSec=60 \
-    Restart=on-failure ProtectSystem=full; do
+    Restart=on-failure "ReadOnlyPaths=/usr -/etc"; do
     check "dkmsd.service: $line" unit_has dkmsd.service "$line"
 done
 for line in ListenStream=/run/dkms/dkmsd.sock SocketMode=0600 Service=dkmsd.service; do
