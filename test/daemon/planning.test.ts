@@ -5,6 +5,7 @@ import { planAutoinstall } from '../../src/engine/autoinstallPlan.js';
 import { planKernelFinish } from '../../src/daemon/finish/finishPlan.js';
 import {
   detectInitramfs,
+  resolveInitramfs,
   resolveUdev,
   shellCommand,
 } from '../../src/daemon/finish/finishCommands.js';
@@ -104,6 +105,16 @@ describe('finish commands', () => {
       'no image, no kernel-install',
     );
     assert.equal(detectInitramfs(have(), '/boot'), undefined);
+  });
+  it('looks for the initramfs tool again at each kernel: it may come with the first one', () => {
+    const tools = new Set<string>(['kernel-install']);
+    const find = (name: string) => (tools.has(name) ? `/usr/sbin/${name}` : undefined);
+    const initramfs = resolveInitramfs({ kind: 'auto' }, find, '/nonexistent-boot');
+    assert.equal(initramfs?.display, 'kernel-install add');
+    assert.equal(initramfs?.argv('K'), undefined);
+    tools.add('update-initramfs');
+    assert.equal(initramfs?.display, 'update-initramfs -u -k');
+    assert.deepEqual(initramfs?.argv('K'), ['update-initramfs', '-u', '-k', 'K']);
   });
   it('runs the built-in udevadm trigger without a kernel argument; empty disables', () => {
     assert.deepEqual(resolveUdev({ kind: 'auto' }, () => '/bin/udevadm')?.argv('K'), [

@@ -142,6 +142,9 @@ for sh in sh bash; do
 done
 HOOK_SH=$hook_sh_default
 
+run DKMSD_FINISHING="$K47" -- "$ki" add "$K47" /efi/e /boot/x
+check "kernel-install run by dkmsd's own finish step does nothing" \
+    is "$rc|$dkmsd_calls|$dkms_calls" "0||"
 run DKMS_HOOK_TIMEOUT=60 -- "$deb/kernel-postinst.d-dkms" "$K47"
 check "DKMS_HOOK_TIMEOUT is passed to notify --timeout" \
     is "$dkmsd_calls" "notify kernel-added $K47 --wait --timeout 60"

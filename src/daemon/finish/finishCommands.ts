@@ -61,6 +61,10 @@ export function detectInitramfs(
   return undefined;
 }
 
+/**
+ * The configured initramfs command, or the system's tool looked up again at each kernel: it
+ * often arrives with the first kernel package, after dkmsd started.
+ */
 export function resolveInitramfs(
   setting: CommandSetting,
   find: (name: string) => string | undefined,
@@ -68,7 +72,12 @@ export function resolveInitramfs(
 ): FinishCommand | undefined {
   if (setting.kind === 'disabled') return undefined;
   if (setting.kind === 'shell') return shellCommand(setting.command);
-  return detectInitramfs(find, bootDir);
+  return {
+    get display() {
+      return detectInitramfs(find, bootDir)?.display ?? 'none found yet';
+    },
+    argv: (kernel) => detectInitramfs(find, bootDir)?.argv(kernel),
+  };
 }
 
 /** udev: the built-in `udevadm trigger` takes no kernel release; a configured command does. */

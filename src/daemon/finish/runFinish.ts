@@ -31,7 +31,8 @@ async function runAction(
   const [file = '', ...args] = action.argv;
   const command = action.argv.join(' ');
   const result = await execa(file, args, {
-    env: buildEnv(),
+    // kernel-install runs our own plugin (40-dkms.install), which would wait for this very run.
+    env: { ...buildEnv(), DKMSD_FINISHING: kernel },
     extendEnv: false,
     reject: false,
     all: true,
