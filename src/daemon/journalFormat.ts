@@ -36,6 +36,10 @@ const errorText = (err: unknown): string => {
   return typeof code === 'string' ? `${code}: ${text}` : text;
 };
 
+// A finish step result ({status, command?, message?}) reads as its status.
+const isStep = (value: unknown): boolean =>
+  typeof value === 'object' && value !== null && 'status' in value && !Array.isArray(value);
+
 /** `key=value` for what a known event does not spell out; strings with spaces are quoted. */
 function genericFields(fields: Fields, skip: readonly string[] = []): string {
   const parts: string[] = [];
@@ -43,7 +47,11 @@ function genericFields(fields: Fields, skip: readonly string[] = []): string {
     if (RECORD_KEYS.has(key) || skip.includes(key) || key === 'err' || value === undefined)
       continue;
     if (key === 'output') continue; // make output tails live in the build's make.log
-    const text = Array.isArray(value) ? value.map(str).join(',') : str(value);
+    const text = Array.isArray(value)
+      ? value.map(str).join(',')
+      : isStep(value)
+        ? stepStatus(value)
+        : str(value);
     parts.push(`${key}=${/[\s"]/.test(text) ? JSON.stringify(text) : text}`);
   }
   return parts.join(' ');
@@ -67,10 +75,11 @@ const failedList = (value: unknown): string =>
         .join(', ')
     : 'none';
 
-const stepStatus = (value: unknown): string =>
-  typeof value === 'object' && value !== null
+function stepStatus(value: unknown): string {
+  return typeof value === 'object' && value !== null
     ? str((value as { status?: unknown }).status)
     : str(value);
+}
 
 /** The events worth a sentence; any other record falls back to `msg: key=value ...`. */
 const EVENTS: Record<string, (f: Fields) => string> = {

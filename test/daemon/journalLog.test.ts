@@ -90,6 +90,16 @@ describe('journald lines', () => {
       '<3>kernel run failed: kernel=K: TREE: cannot read | the tree',
     );
     assert.equal(
+      journalLine({
+        level: 30,
+        msg: 'kernel finish steps',
+        kernel: 'K',
+        depmod: { status: 'ran' },
+        udev: { status: 'not-needed' },
+      }),
+      '<6>kernel finish steps: kernel=K depmod=ran udev=not-needed',
+    );
+    assert.equal(
       journalLine({ level: 40, msg: 'watcher error', path: '/a b', output: ['x'] }),
       '<4>watcher error: path="/a b"',
     );
