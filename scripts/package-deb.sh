@@ -93,6 +93,10 @@ done
 put 0644 etc/dkms/framework.conf /etc/dkms/framework.conf
 for f in etc/dkms/framework.conf.d/*.conf; do put 0644 "$f" "/etc/dkms/framework.conf.d/${f##*/}"; done
 install -d -m 0755 "$stage/var/lib/dkms"
+# dkmsd.service opens /usr/lib/modules for writing (ReadWritePaths=-/lib/modules), which
+# systemd skips when it does not exist when dkmsd starts: on a system without any kernel yet
+# (a container), the first kernel's modules then could not be installed.
+install -d -m 0755 "$stage/usr/lib/modules"
 
 # --- documentation -----------------------------------------------------------------------------
 for page in docs/*.8; do
