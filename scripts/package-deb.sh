@@ -74,17 +74,7 @@ done
 put 0755 hooks/kernel-install/40-dkms.install /usr/lib/kernel/install.d/40-dkms.install
 # What dh_dkms-made maintainer scripts and Debian's old kernel hooks call.
 put 0755 hooks/debian/common.postinst /usr/lib/dkms/common.postinst
-if [[ -f hooks/debian/dkms_autoinstaller ]]; then
-    put 0755 hooks/debian/dkms_autoinstaller /usr/lib/dkms/dkms_autoinstaller
-else
-    # Until the repository has its own: "dkms_autoinstaller start KVER" is the header hook.
-    # shellcheck disable=SC2016 # the script's own expansions
-    printf '%s\n' '#!/bin/sh' '# dkms_autoinstaller (dkms-ts): "start KVER" builds for KVER as the kernel hooks do.' \
-        'case ${1-} in' '    start) exec /etc/kernel/header_postinst.d/dkms "${2:-$(uname -r)}" ;;' \
-        '    stop) exit 0 ;;' '    *) echo "usage: dkms_autoinstaller start|stop [KVER]" >&2; exit 1 ;;' 'esac' \
-        >"$work/dkms_autoinstaller"
-    put 0755 "$work/dkms_autoinstaller" /usr/lib/dkms/dkms_autoinstaller
-fi
+put 0755 hooks/debian/dkms_autoinstaller /usr/lib/dkms/dkms_autoinstaller
 for unit in systemd/*.service systemd/*.socket; do
     put 0644 "$unit" "/usr/lib/systemd/system/${unit##*/}"
 done
