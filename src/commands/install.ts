@@ -18,6 +18,14 @@ import type { Command } from './types.js';
 /** dkms install: per kernel, build when needed, then a journaled plan ending with depmod. */
 export const install: Command = async (ctx, args) => {
   if (!args.dryRun) requireRootForSystemTree(ctx);
+  if (args.dryRun && args.sourceTreeArg && !args.module)
+    return {
+      exitCode: 0,
+      output: [
+        `install from ${args.sourceTreeArg}:`,
+        `  add ${args.sourceTreeArg} to the source tree, build, then install`,
+      ],
+    };
   await takeSourceTreeArg(ctx, args);
   const ref = moduleVersionArgs(ctx, args, 'install');
   refuseBroken(ctx, ref);

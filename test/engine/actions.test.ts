@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { assertTree } from '../helpers/assertTree.js';
@@ -8,6 +8,7 @@ import {
   K47,
   K50,
   dkms,
+  fixturesDir,
   makeRoots,
   run,
   type Roots,
@@ -138,6 +139,12 @@ describe('dkms actions beyond the basic lifecycle', { skip }, () => {
     assert.match(auto.stdout, /copy \S+hello\.ko to \S+\/updates\/dkms\/hello\.ko\n/);
     const install = await dkms(roots, ['install', 'hello/1.0', '-k', K47, '--dry-run']);
     assert.match(install.stdout, /already installed/);
+    const fromDir = join(roots.root, 'elsewhere', 'makeold-1.0');
+    cpSync(join(fixturesDir, 'makeold-1.0'), fromDir, { recursive: true });
+    const dir = await dkms(roots, ['install', fromDir, '-k', K47, '--dry-run']);
+    assert.equal(dir.code, 0, dir.stderr);
+    assert.match(dir.stdout, /add \S+makeold-1\.0 to the source tree, build, then install/);
+    assert.ok(!existsSync(join(roots.src, 'makeold-1.0')), 'the source is not copied');
     assert.equal(await listing(), before);
   });
 
