@@ -1,121 +1,162 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
-  accessSync,
   closeSync,
   constants,
+  ftruncateSync,
+  lstatSync,
   mkdirSync,
   openSync,
   readFileSync,
-  unlinkSync,
   writeSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { DkmsContext } from './context.js';
 import { DkmsError } from './errors.js';
 
-/** Where lock files live: /run/lock/dkms when writable, else the temporary directory. */
+/** A directory only we can write to: a lock file elsewhere could be replaced by a symlink. */
+function ownDir(dir: string): boolean {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    const stat = lstatSync(dir);
+    return stat.isDirectory() && stat.uid === process.getuid?.() && (stat.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Where lock files live: $DKMS_LOCKDIR, /run/lock/dkms-ts, or a per-user temporary dir. */
 function lockDir(): string {
   const candidates = [
     process.env['DKMS_LOCKDIR'],
     '/run/lock/dkms-ts',
     join(tmpdir(), `dkms-ts-locks-${process.getuid?.() ?? 'user'}`),
   ];
-  for (const dir of candidates) {
-    if (!dir) continue;
-    try {
-      mkdirSync(dir, { recursive: true, mode: 0o755 });
-      // a directory root made earlier exists for everyone, but only root can write to it
-      accessSync(dir, constants.W_OK);
-      return dir;
-    } catch {
-      // try the next place
-    }
-  }
-  return tmpdir();
+  for (const dir of candidates) if (dir && ownDir(dir)) return dir;
+  throw new DkmsError('LOCKED', `No directory for lock files: ${candidates.join(', ')}.`, {
+    hint: 'Set DKMS_LOCKDIR to a directory only this user can write to.',
+  });
 }
 
-function alive(pid: number): boolean {
+/** The lock file of a module in a dkms tree. */
+export function moduleLockPath(dkmsTree: string, module: string): string {
+  const key = createHash('sha256').update(`${dkmsTree}\0${module}`).digest('hex').slice(0, 16);
+  return join(lockDir(), `${module.replace(/[^\w.+-]/g, '_')}.${key}.lock`);
+}
+
+export interface LockOptions {
+  /** Gives up with ABORTED when it fires. */
+  signal?: AbortSignal | undefined;
+  /** Gives up with LOCKED after this long. @default wait as long as it takes */
+  timeoutMs?: number | undefined;
+  /** Told once, after 1 s of waiting, who holds the lock. */
+  onWait?: ((line: string) => void) | undefined;
+}
+
+/** The pid the holder wrote into the lock file, if it is still running. */
+function holderOf(path: string): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(path, 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
   try {
     process.kill(pid, 0);
-    return true;
+    return pid;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    return (error as NodeJS.ErrnoException).code === 'EPERM' ? pid : undefined;
   }
 }
 
 /**
- * Holds a per-module lock (keyed by dkms tree and module name) so two dkms processes working
- * on the same module serialize. Stale locks of dead processes are taken over.
+ * Takes flock(2) on our own descriptor of `path`: util-linux `flock` locks the descriptor it
+ * inherits as fd 3, which shares our open file description, so the lock stays ours after it
+ * exits and the kernel drops it when we close the descriptor or die, even by SIGKILL.
+ */
+async function flockFd(path: string, what: string, options: LockOptions): Promise<number> {
+  const fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
+  const child = spawn('flock', ['--exclusive', '3'], { stdio: ['ignore', 'ignore', 'pipe', fd] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  let gaveUp: DkmsError | undefined;
+  const giveUp = (error: DkmsError): void => {
+    gaveUp ??= error;
+    child.kill('SIGKILL');
+  };
+  const holder = (): string => {
+    const pid = holderOf(path);
+    return pid === undefined ? 'another process' : `pid ${pid}`;
+  };
+  const onAbort = (): void =>
+    giveUp(new DkmsError('ABORTED', `Gave up waiting for the lock of ${what}.`));
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  if (options.signal?.aborted) onAbort();
+  const waitNotice = setTimeout(
+    () => options.onWait?.(`Waiting for the lock of ${what} held by ${holder()}...`),
+    1000,
+  );
+  const timeout =
+    options.timeoutMs === undefined
+      ? undefined
+      : setTimeout(
+          () =>
+            giveUp(
+              new DkmsError(
+                'LOCKED',
+                `Timed out after ${options.timeoutMs} ms waiting for the lock of ${what} held by ${holder()}.`,
+                { hint: `Try again when ${holder()} has finished.` },
+              ),
+            ),
+          options.timeoutMs,
+        );
+  try {
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', resolve);
+    });
+    if (gaveUp) throw gaveUp;
+    if (code !== 0) throw new DkmsError('LOCKED', `flock ${path} failed: ${stderr.trim()}`);
+    ftruncateSync(fd, 0);
+    writeSync(fd, `${process.pid}\n`, 0);
+    return fd;
+  } catch (error) {
+    // Closing our descriptor drops the lock in case flock got it just before it was killed.
+    closeSync(fd);
+    throw error instanceof DkmsError
+      ? error
+      : new DkmsError('LOCKED', `Cannot take the lock ${path}: ${String(error)}`, {
+          cause: error,
+        });
+  } finally {
+    clearTimeout(waitNotice);
+    clearTimeout(timeout);
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * Holds a module's lock (keyed by dkms tree and module name) while `body` runs, so two dkms
+ * processes, the CLI and dkmsd, or two jobs of dkmsd never work on the same module at once.
+ * The lock is flock(2): the kernel releases it when its holder dies, so a dead holder's lock
+ * is never taken over by two waiters. Each call opens its own descriptor, so callers in one
+ * process exclude each other too. Taking it costs one short `flock` process (about 10 ms on
+ * a 2-core machine); `dkms status` takes no lock.
  */
 export async function withModuleLock<T>(
   dkmsTree: string,
   module: string,
   body: () => Promise<T>,
-  signal?: AbortSignal,
+  options: LockOptions | AbortSignal = {},
 ): Promise<T> {
-  const key = createHash('sha256').update(`${dkmsTree}\0${module}`).digest('hex').slice(0, 16);
-  const path = join(lockDir(), `${module.replace(/[^\w.+-]/g, '_')}.${key}.lock`);
-  // Within one process (the daemon) jobs on the same module queue here; the file guards
-  // against other processes.
-  const previous = held.get(path) ?? Promise.resolve();
-  let release = (): void => undefined;
-  const mine = new Promise<void>((resolve) => (release = resolve));
-  const chained = previous.then(() => mine);
-  held.set(path, chained);
-  await previous;
-  try {
-    return await withFileLock(path, module, body, signal);
-  } finally {
-    release();
-    if (held.get(path) === chained) held.delete(path);
-  }
-}
-
-const held = new Map<string, Promise<void>>();
-
-async function withFileLock<T>(
-  path: string,
-  module: string,
-  body: () => Promise<T>,
-  signal?: AbortSignal,
-): Promise<T> {
-  for (;;) {
-    try {
-      const fd = openSync(path, 'wx', 0o644);
-      writeSync(fd, `${process.pid}\n`);
-      closeSync(fd);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      let owner = NaN;
-      try {
-        owner = Number(readFileSync(path, 'utf8').trim());
-      } catch {
-        continue;
-      }
-      if (!Number.isInteger(owner) || !alive(owner) || owner === process.pid) {
-        try {
-          unlinkSync(path);
-        } catch {
-          // someone else took it over first
-        }
-        continue;
-      }
-      if (signal?.aborted)
-        throw new DkmsError('ABORTED', `Gave up waiting for the lock on ${module}.`);
-      await sleep(100);
-    }
-  }
+  const opts = options instanceof AbortSignal ? { signal: options } : options;
+  const fd = await flockFd(moduleLockPath(dkmsTree, module), `module ${module}`, opts);
   try {
     return await body();
   } finally {
-    try {
-      unlinkSync(path);
-    } catch {
-      // already gone
-    }
+    closeSync(fd);
   }
 }
 
@@ -123,4 +164,8 @@ export const lockModule = <T>(
   ctx: DkmsContext,
   module: string,
   body: () => Promise<T>,
-): Promise<T> => withModuleLock(ctx.paths.dkmsTree, module, body, ctx.signal);
+): Promise<T> =>
+  withModuleLock(ctx.paths.dkmsTree, module, body, {
+    signal: ctx.signal,
+    onWait: (line) => ctx.reporter.info(line),
+  });
