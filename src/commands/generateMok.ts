@@ -1,6 +1,5 @@
-import { isDkmsError } from '../core/errors.js';
 import { runningKernel } from '../kernel/kernels.js';
-import { ensureMok } from '../sign/mok.js';
+import { ensureMok, reportMokFailure } from '../sign/mok.js';
 import { readSigningInputs } from '../sign/signingInputs.js';
 import { locateMok } from '../sign/signingPlan.js';
 import type { Command } from './types.js';
@@ -16,7 +15,7 @@ export const generateMok: Command = async (ctx, args) => {
   try {
     await ensureMok(mok, ctx.reporter);
   } catch (error) {
-    ctx.reporter.error(isDkmsError(error) ? error.message : String(error));
+    reportMokFailure(ctx.reporter, error);
     return { exitCode: 1 };
   }
   return { exitCode: 0 };

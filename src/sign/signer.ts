@@ -1,7 +1,6 @@
-import { isDkmsError } from '../core/errors.js';
 import type { DkmsContext } from '../core/context.js';
 import { runTool } from '../core/exec.js';
-import { ensureMok } from './mok.js';
+import { ensureMok, reportMokFailure } from './mok.js';
 import { systemSecureBootProbe, warnIfNotEnrolled, type SecureBootProbe } from './secureBoot.js';
 import { readSigningInputs } from './signingInputs.js';
 import { planSigning, type MokPaths } from './signingPlan.js';
@@ -37,7 +36,7 @@ export async function prepareSigning(
     try {
       await ensureMok(plan.mok, ctx.reporter);
     } catch (error) {
-      ctx.reporter.warn(isDkmsError(error) ? error.message : String(error));
+      reportMokFailure(ctx.reporter, error);
       return undefined;
     }
   }

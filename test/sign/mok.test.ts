@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { DkmsError } from '../../src/core/errors.js';
 import { MemoryReporter } from '../../src/core/host.js';
 import { readCertificate } from '../../src/sign/certificate.js';
 import { ensureMok } from '../../src/sign/mok.js';
@@ -24,11 +33,19 @@ describe('MOK key pair generation (real openssl)', () => {
   });
   after(() => roots.cleanup());
 
-  it('makes an RSA 2048 key and a DER x509 code-signing certificate, as upstream', async () => {
-    const mok = {
-      key: join(roots.root, 'keys', 'mok.key'),
-      certificate: join(roots.root, 'keys', 'mok.pub'),
+  /** A key pair location in a directory that exists (dkms never creates one). */
+  const pairIn = (name: string): { key: string; certificate: string } => {
+    mkdirSync(join(roots.root, name));
+    return {
+      key: join(roots.root, name, 'mok.key'),
+      certificate: join(roots.root, name, 'mok.pub'),
     };
+  };
+  const signFailed = (pattern: RegExp) => (e: unknown) =>
+    e instanceof DkmsError && e.code === 'SIGN_FAILED' && pattern.test(e.message);
+
+  it('makes an RSA 2048 key and a DER x509 code-signing certificate, as upstream', async () => {
+    const mok = pairIn('keys');
     const reporter = new MemoryReporter();
     assert.equal(await ensureMok(mok, reporter), 'generated');
     assert.match(reporter.text(), /generating self signed certificate for MOK/);
@@ -40,30 +57,75 @@ describe('MOK key pair generation (real openssl)', () => {
     assert.match(text, /Subject: CN ?= ?DKMS module signing key/);
     assert.equal(await certPublicKey(mok.certificate), await keyPublicKey(mok.key));
     assert.equal((await readCertificate(mok.certificate))?.commonName, 'DKMS module signing key');
+    assert.deepEqual(readdirSync(join(roots.root, 'keys')).sort(), ['mok.key', 'mok.pub']);
 
     const before = readFileSync(mok.key);
     assert.equal(await ensureMok(mok, reporter), 'present');
     assert.deepEqual(readFileSync(mok.key), before);
   });
 
-  it('keeps an existing key and only makes its missing certificate', async () => {
-    const mok = {
-      key: join(roots.root, 'k2', 'mok.key'),
-      certificate: join(roots.root, 'k2', 'mok.pub'),
-    };
+  it('never replaces a key whose certificate is missing, nor a certificate whose key is', async () => {
+    const mok = pairIn('k2');
     await ensureMok(mok, new MemoryReporter());
     const key = readFileSync(mok.key);
+    const certificate = readFileSync(mok.certificate);
     rmSync(mok.certificate);
-    assert.equal(await ensureMok(mok, new MemoryReporter()), 'certificate-generated');
+    await assert.rejects(
+      ensureMok(mok, new MemoryReporter()),
+      signFailed(
+        /^Certificate file .*mok\.pub not found and can't be generated, modules won't be signed$/,
+      ),
+    );
     assert.deepEqual(readFileSync(mok.key), key);
-    assert.equal(await certPublicKey(mok.certificate), await keyPublicKey(mok.key));
+    assert.equal(existsSync(mok.certificate), false);
+
+    writeFileSync(mok.certificate, certificate);
+    rmSync(mok.key);
+    await assert.rejects(
+      ensureMok(mok, new MemoryReporter()),
+      signFailed(/^Key file .*mok\.key not found and can't be generated, modules won't be signed$/),
+    );
+    assert.deepEqual(readFileSync(mok.certificate), certificate);
+    assert.equal(existsSync(mok.key), false);
+    assert.deepEqual(readdirSync(join(roots.root, 'k2')), ['mok.pub']);
+  });
+
+  it('creates no directory', async () => {
+    const mok = {
+      key: join(roots.root, 'absent', 'mok.key'),
+      certificate: join(roots.root, 'absent2', 'mok.pub'),
+    };
+    await assert.rejects(
+      ensureMok(mok, new MemoryReporter()),
+      signFailed(/modules won't be signed/),
+    );
+    assert.equal(existsSync(join(roots.root, 'absent')), false);
+    assert.equal(existsSync(join(roots.root, 'absent2')), false);
+  });
+
+  it('does not link over a certificate that appears while openssl runs', async () => {
+    const mok = pairIn('k4');
+    const bin = join(roots.root, 'fake-bin');
+    mkdirSync(bin);
+    // The fault: someone else's certificate shows up between our check and our link.
+    writeFileSync(
+      join(bin, 'openssl'),
+      `#!/bin/sh\nprintf theirs > ${JSON.stringify(mok.certificate)}\nexec /usr/bin/openssl "$@"\n`,
+      { mode: 0o755 },
+    );
+    const path = process.env['PATH'];
+    process.env['PATH'] = `${bin}:${path ?? ''}`;
+    try {
+      await assert.rejects(ensureMok(mok, new MemoryReporter()), signFailed(/won't be signed/));
+    } finally {
+      process.env['PATH'] = path;
+    }
+    assert.equal(readFileSync(mok.certificate, 'utf8'), 'theirs');
+    assert.deepEqual(readdirSync(join(roots.root, 'k4')), ['mok.pub'], 'our key is taken back');
   });
 
   it('generates one pair when two builds ask at once', async () => {
-    const mok = {
-      key: join(roots.root, 'k3', 'mok.key'),
-      certificate: join(roots.root, 'k3', 'mok.pub'),
-    };
+    const mok = pairIn('k3');
     const outcomes = await Promise.all([
       ensureMok(mok, new MemoryReporter()),
       ensureMok(mok, new MemoryReporter()),
@@ -99,12 +161,31 @@ describe('dkms generate_mok', () => {
       join(roots.confDir, 'framework.conf'),
       `mok_signing_key="${roots.root}/keys/$kernelver/signing.key"\nmok_certificate="${roots.root}/keys/$kernelver/signing.der"\n`,
     );
+    mkdirSync(join(roots.root, 'keys', K50), { recursive: true });
     const r = await dkms(roots, ['generate_mok', '-k', K50]);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(existsSync(join(roots.root, 'keys', K50, 'signing.key')));
     assert.ok(existsSync(join(roots.root, 'keys', K50, 'signing.der')));
     assert.ok(!existsSync(join(roots.root, 'keys', K47)));
     rmSync(join(roots.confDir, 'framework.conf'));
+  });
+
+  it('keeps an existing mok.pub whose key is missing, says so on stdout and exits 1', async () => {
+    rmSync(join(roots.tree, 'mok.key'), { force: true });
+    writeFileSync(join(roots.tree, 'mok.pub'), 'enrolled');
+    const r = await dkms(roots, ['generate_mok']);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `^Key file ${join(roots.tree, 'mok.key')} not found and can't be generated, modules won't be signed$`,
+        'm',
+      ),
+    );
+    assert.match(r.stderr, /mok\.pub is kept/);
+    assert.equal(readFileSync(join(roots.tree, 'mok.pub'), 'utf8'), 'enrolled');
+    assert.equal(existsSync(join(roots.tree, 'mok.key')), false);
+    rmSync(join(roots.tree, 'mok.pub'));
   });
 
   it('fails with exit 1 when the key cannot be written', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { readCertificate, normalizeSerial } from '../../src/sign/certificate.js';
@@ -67,6 +67,7 @@ describe('module signing with the real sign-file', { skip }, () => {
   });
 
   it('takes sign_file and per-kernel keys ($kernelver) from framework.conf', async () => {
+    mkdirSync(join(roots.root, 'keys'));
     writeFileSync(
       join(roots.confDir, 'framework.conf'),
       [
@@ -117,6 +118,38 @@ describe('module signing with the real sign-file', { skip }, () => {
       await modinfo(assertTree(roots).moduleFile(K50, 'updates/dkms/hello.ko'), 'signer'),
       '',
     );
+  });
+
+  it('builds unsigned and keeps an enrolled mok.pub whose key is gone, or a key alone', async () => {
+    const enrolled = Buffer.from('an enrolled certificate, not ours to replace');
+    writeFileSync(join(roots.tree, 'mok.pub'), enrolled);
+    const r = await dkms(roots, ['install', 'hello/1.0', '-k', K47]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `^Key file ${join(roots.tree, 'mok.key')} not found and can't be generated, modules won't be signed$`,
+        'm',
+      ),
+    );
+    assert.deepEqual(readFileSync(join(roots.tree, 'mok.pub')), enrolled);
+    assert.equal(existsSync(join(roots.tree, 'mok.key')), false);
+    const ko = assertTree(roots).moduleFile(K47, 'updates/dkms/hello.ko');
+    assert.equal(await modinfo(ko, 'signer'), '');
+
+    rmSync(join(roots.tree, 'mok.pub'));
+    writeFileSync(join(roots.tree, 'mok.key'), 'a key whose certificate was enrolled');
+    const keyOnly = await dkms(roots, ['install', 'hello/1.0', '-k', K50]);
+    assert.equal(keyOnly.code, 0, keyOnly.stderr);
+    assert.match(
+      keyOnly.stdout,
+      /^Certificate file .*mok\.pub not found and can't be generated, modules won't be signed$/m,
+    );
+    assert.equal(
+      readFileSync(join(roots.tree, 'mok.key'), 'utf8'),
+      'a key whose certificate was enrolled',
+    );
+    assert.equal(existsSync(join(roots.tree, 'mok.pub')), false);
   });
 
   it('does not sign for a kernel built without CONFIG_MODULE_SIG_HASH', async () => {
