@@ -1,3 +1,5 @@
+import { dirname } from 'node:path';
+
 /**
  * One error type for everything dkms reports to a user. `code` is stable (tests and JSON
  * output use it); `exitCode` is the dkms 3.x exit status the CLI ends with.
@@ -34,6 +36,11 @@ export type DkmsErrorCode =
   | 'SIGN_FAILED'
   | 'LOCKED'
   | 'ABORTED'
+  | 'NO_SPACE'
+  | 'PERMISSION_DENIED'
+  | 'NAME_TOO_LONG'
+  | 'NOT_A_DIRECTORY'
+  | 'READ_ONLY'
   | 'INTERNAL';
 
 /** dkms 3.x exit statuses, decided here and nowhere else. */
@@ -69,6 +76,11 @@ const exitCodes: Record<DkmsErrorCode, number> = {
   SIGN_FAILED: 1,
   LOCKED: 1,
   ABORTED: 130,
+  NO_SPACE: 1,
+  PERMISSION_DENIED: 1,
+  NAME_TOO_LONG: 1,
+  NOT_A_DIRECTORY: 1,
+  READ_ONLY: 1,
   INTERNAL: 1,
 };
 
@@ -106,11 +118,73 @@ export function isDkmsError(error: unknown): error is DkmsError {
   return error instanceof DkmsError;
 }
 
-/** Turns anything thrown into a DkmsError, keeping the original as `cause`. */
-export function toDkmsError(error: unknown): DkmsError {
+const ROOT_HINT =
+  'Run dkms as root, or point --dkmstree, --sourcetree and --installtree at directories you can write to.';
+
+/**
+ * A failed system call as a person can act on it: what happened, to which path, what to do.
+ * undefined for errors that are not one of these.
+ */
+function systemError(error: unknown, exitCode: number | undefined): DkmsError | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const { code, path, dest, syscall } = error as NodeJS.ErrnoException & { dest?: string };
+  if (!code || !path) return undefined;
+  const target = dest ?? path;
+  const what = dest ? `${syscall ?? 'copy'} ${path} to ${dest}` : `${syscall ?? 'use'} ${path}`;
+  const make = (kind: DkmsErrorCode, message: string, hint: string): DkmsError =>
+    new DkmsError(kind, message, { hint, exitCode, cause: error });
+  switch (code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return make(
+        'NO_SPACE',
+        `No space left on the device holding ${dirname(target)} (${what}).`,
+        `Free some space there (df -h ${dirname(target)}; old kernels' modules under /lib/modules and builds under /var/lib/dkms are common culprits), then run the command again.`,
+      );
+    case 'EACCES':
+    case 'EPERM':
+      return make('PERMISSION_DENIED', `Permission denied: cannot ${what}.`, ROOT_HINT);
+    case 'EROFS':
+      return make(
+        'READ_ONLY',
+        `${target} is on a read-only file system (${what}).`,
+        'Remount it read-write, or point dkms at a writable tree.',
+      );
+    case 'ENAMETOOLONG':
+      return make(
+        'NAME_TOO_LONG',
+        `File name too long: ${target}.`,
+        'Use a shorter module name or version (a path component holds at most 255 bytes), or shorter tree paths.',
+      );
+    case 'ENOTDIR':
+      return make(
+        'NOT_A_DIRECTORY',
+        `A part of ${target} is a file where a directory is needed (${what}).`,
+        'Move that file out of the way, or point dkms at another directory.',
+      );
+    default:
+      return undefined;
+  }
+}
+
+export interface ToDkmsErrorOptions {
+  /** The exit status of the step that failed (e.g. install's 6). @default the code's own */
+  exitCode?: number;
+  /** What an error that is neither a DkmsError nor a known system error becomes. */
+  otherwise?: (message: string, cause: unknown) => DkmsError;
+}
+
+/**
+ * Turns anything thrown into a DkmsError, keeping the original as `cause`: system errors
+ * (ENOSPC, EACCES, ENAMETOOLONG, ENOTDIR, EROFS) get their own code, the path and a fix.
+ */
+export function toDkmsError(error: unknown, options: ToDkmsErrorOptions = {}): DkmsError {
   if (error instanceof DkmsError) return error;
+  const system = systemError(error, options.exitCode);
+  if (system) return system;
   const message = error instanceof Error ? error.message : String(error);
-  return new DkmsError('INTERNAL', message, { cause: error });
+  if (options.otherwise) return options.otherwise(message, error);
+  return new DkmsError('INTERNAL', message, { cause: error, exitCode: options.exitCode });
 }
 
 /** The exit status a skipped (BUILD_EXCLUSIVE / OBSOLETE_BY) operation ends with. */

@@ -4,6 +4,7 @@ import {
   mkdirSync,
   readFileSync,
   readdirSync,
+  realpathSync,
   renameSync,
   rmSync,
   rmdirSync,
@@ -71,6 +72,18 @@ export function failBuild(plan: BuildPlan, error: DkmsError): never {
     exitCode: error.exitCode,
     cause: error,
   });
+}
+
+/** Where the user must put a missing patch: the places each build copies patches from. */
+function patchMissingHint(ctx: DkmsContext, plan: BuildPlan, name: string): string {
+  let source = plan.sourceDir;
+  try {
+    source = realpathSync(plan.sourceDir);
+  } catch {
+    // a dangling source link: name the link
+  }
+  const overlay = join(ctx.paths.confDir, plan.ref.module, 'patches');
+  return `Put ${name} into ${join(source, 'patches')}/ or ${overlay}/ (each build copies both into its build directory), or remove it from PATCH[] in dkms.conf.`;
 }
 
 /** The environment make and the build scripts see: dkms's, less what would disturb the build. */
@@ -167,6 +180,7 @@ export async function runPlan(
       throw new DkmsError(
         'PATCH_MISSING',
         `Patch ${patch.name} as specified in dkms.conf cannot be\nfound in ${plan.workDir}/patches/.`,
+        { hint: patchMissingHint(ctx, plan, patch.name) },
       );
     }
     const status = await invokeCommand(

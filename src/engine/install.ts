@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { loadConfOrThrow } from '../conf/loadConf.js';
-import { DkmsError } from '../core/errors.js';
+import { DkmsError, toDkmsError } from '../core/errors.js';
 import { findModuleFile, sameFile } from '../status/status.js';
 import { moduleFileName, moduleFiles } from '../kernel/moduleTree.js';
 import type { BuildRef } from '../core/stateTree.js';
@@ -219,12 +219,17 @@ export async function installModule(
       steps,
     });
   } catch (error) {
-    if (error instanceof DkmsError) throw error;
-    throw new DkmsError(
-      'INSTALL_FAILED',
-      `Installing ${ref.module}/${ref.version} failed: ${String(error)}`,
-      { cause: error },
-    );
+    throw toDkmsError(error, {
+      exitCode: 6,
+      otherwise: (message, cause) =>
+        new DkmsError(
+          'INSTALL_FAILED',
+          `Installing ${ref.module}/${ref.version} failed: ${message}`,
+          {
+            cause,
+          },
+        ),
+    });
   }
   return 'installed';
 }

@@ -167,4 +167,30 @@ describe('BuildQueue', () => {
     await queue.settled();
     assert.equal(queue.busy, false);
   });
+
+  it('a build that throws keeps its code and log path: it was not "cancelled"', async () => {
+    const queue = new BuildQueue({
+      concurrency: 1,
+      cpus: 1,
+      run: () =>
+        Promise.reject(
+          new DkmsError('BUILD_FAILED', 'Bad return status', { logPath: '/t/make.log' }),
+        ),
+    });
+    const result = await queue.enqueue(request('a'), none, new AbortController().signal);
+    assert.ok(result.status === 'failed');
+    assert.equal(result.error.code, 'BUILD_FAILED');
+    assert.equal(result.error.logPath, '/t/make.log');
+    assert.doesNotMatch(result.error.message, /cancelled/);
+
+    const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), {
+      code: 'ENOSPC',
+      syscall: 'write',
+      path: '/var/lib/dkms/a/1/build/a.ko',
+    });
+    const raw = new BuildQueue({ concurrency: 1, cpus: 1, run: () => Promise.reject(enospc) });
+    const failed = await raw.enqueue(request('b'), none, new AbortController().signal);
+    assert.ok(failed.status === 'failed');
+    assert.equal(failed.error.code, 'NO_SPACE');
+  });
 });

@@ -7,8 +7,15 @@ import type { KernelProbe } from '../watch/kernelProbe.js';
 import { buildFingerprint } from './fingerprint.js';
 import type { FailureMemory, FailureRecord } from './failureMemory.js';
 
-/** Failures that say nothing about the module itself: tried again next time. */
-const NOT_A_VERDICT = new Set(['ABORTED', 'BUILD_DEPENDS_MISSING', 'LOCKED']);
+/** Failures that say nothing about the module itself (a full disk...): tried again next time. */
+const NOT_A_VERDICT = new Set([
+  'ABORTED',
+  'BUILD_DEPENDS_MISSING',
+  'LOCKED',
+  'NO_SPACE',
+  'READ_ONLY',
+  'PERMISSION_DENIED',
+]);
 
 /**
  * Keeps modules that failed from being rebuilt until their source, their conf overrides or

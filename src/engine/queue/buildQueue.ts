@@ -1,6 +1,6 @@
 import PQueue from 'p-queue';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DkmsError } from '../../core/errors.js';
+import { DkmsError, toDkmsError } from '../../core/errors.js';
 import type { JobserverAuth } from '../../core/exec.js';
 import type { JobResult } from '../autoinstall.js';
 import type { BuildRef } from '../../core/stateTree.js';
@@ -165,8 +165,14 @@ export class BuildQueue {
       return await this.queue.add(() => this.start(request, signal), {
         priority: queuePriority(request),
       });
-    } catch {
-      return abortedResult(request);
+    } catch (error) {
+      // Only a cancelled build is "cancelled"; anything else keeps its code and log path.
+      if (signal.aborted) return abortedResult(request);
+      return {
+        ref: { module: request.module, version: request.version },
+        status: 'failed',
+        error: toDkmsError(error),
+      };
     } finally {
       this.waiting.delete(key);
       release();
