@@ -88,7 +88,9 @@ with absolute paths, '..' members, escaping links or device files are refused be
 anything is extracted. Install the modules afterwards with dkms install.`,
   generate_mok: `dkms generate_mok
 Creates the module signing key and certificate (framework.conf mok_signing_key /
-mok_certificate, default DKMS_TREE/mok.key and mok.pub) when missing.`,
+mok_certificate, default DKMS_TREE/mok.key and mok.pub) when both are missing. An existing
+key or certificate is never replaced and no directory is created: then modules are not
+signed, and the command says why and exits 1.`,
   kernel_preinst: `dkms kernel_preinst -k KERNEL
 Before a kernel package is installed: unbuilds the AUTOINSTALL modules built for it.`,
   kernel_postinst: `dkms kernel_postinst -k KERNEL

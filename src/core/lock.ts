@@ -118,6 +118,9 @@ async function flockFd(path: string, what: string, options: LockOptions): Promis
       child.on('close', resolve);
     });
     if (gaveUp) throw gaveUp;
+    // Killed by a signal we did not send (Ctrl-C reaches the whole process group).
+    if (code === null)
+      throw new DkmsError('ABORTED', `Interrupted while waiting for the lock of ${what}.`);
     if (code !== 0) throw new DkmsError('LOCKED', `flock ${path} failed: ${stderr.trim()}`);
     ftruncateSync(fd, 0);
     writeSync(fd, `${process.pid}\n`, 0);
@@ -129,6 +132,7 @@ async function flockFd(path: string, what: string, options: LockOptions): Promis
       ? error
       : new DkmsError('LOCKED', `Cannot take the lock ${path}: ${String(error)}`, {
           cause: error,
+          hint: 'Module locks need flock(1) from util-linux on PATH.',
         });
   } finally {
     clearTimeout(waitNotice);
