@@ -159,10 +159,9 @@ export async function autoinstallKernel(
     }
     ctx.reporter.info('');
   }
-  if ([...results.values()].some((r) => r.status === 'installed')) {
-    const failures = await depmodAll(ctx, [kernel]);
-    for (const failure of failures.values()) ctx.reporter.error(`Error! ${failure.message}`);
-  }
+  // What the kernel owes (this run's installs, or an earlier command killed before its depmod).
+  const failures = await depmodAll(ctx, [{ kernel, arch }]);
+  for (const failure of failures.values()) ctx.reporter.error(`Error! ${failure.message}`);
   return run;
 }
 

@@ -13,6 +13,7 @@ import {
 } from './common.js';
 import { installPreviewLines, recoveryLines } from './dryRun.js';
 import { runPostTransaction } from '../engine/postTransaction.js';
+import { depmodAll } from '../engine/depmod.js';
 import type { Command } from './types.js';
 
 /** dkms install: per kernel, build when needed, then a journaled plan ending with depmod. */
@@ -43,6 +44,9 @@ export const install: Command = async (ctx, args) => {
   }
   await withModuleSession(ctx, ref.module, async () => {
     for (const target of targets) await installModule(ctx, refFor(ref, target), options);
+    // A depmod an earlier command still owes these kernels (killed, or its depmod failed).
+    for (const failure of (await depmodAll(ctx, targets)).values())
+      ctx.reporter.warn(failure.message);
   });
   for (const target of targets) {
     await rebuildDependents(ctx, target.kernel, target.arch, args.force, {

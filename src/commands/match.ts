@@ -42,14 +42,12 @@ export const match: Command = async (ctx, args) => {
     ctx.reporter.info('\nThere is nothing to be done for this match.');
     return { exitCode: 0 };
   }
-  let any = false;
   for (const entry of installed) {
     ctx.reporter.info(`Module:  ${entry.module}\nVersion: ${entry.version}`);
-    const outcome = await withModuleSession(ctx, entry.module, () =>
+    await withModuleSession(ctx, entry.module, () =>
       installModule(ctx, { module: entry.module, version: entry.version, ...target }),
     );
-    any ||= outcome === 'installed';
   }
-  if (any) await depmodAll(ctx, [target.kernel]);
+  await depmodAll(ctx, [target]);
   return { exitCode: 0 };
 };

@@ -12,6 +12,7 @@ import {
 import { recoveryLines, removalPreviewLines } from './dryRun.js';
 import { runPostTransaction } from '../engine/postTransaction.js';
 import type { Command, CommandResult } from './types.js';
+import { depmodAll } from '../engine/depmod.js';
 
 async function run(ctx: DkmsContext, args: DkmsArgs, mode: RemovalMode): Promise<CommandResult> {
   if (mode === 'uninstall' && !args.dryRun) requireRootForSystemTree(ctx);
@@ -35,8 +36,10 @@ async function run(ctx: DkmsContext, args: DkmsArgs, mode: RemovalMode): Promise
   }
   await withModuleSession(ctx, ref.module, async () => {
     // Planned under the lock, after recovery: from the tree as it now is.
-    const steps = await planRemoval(ctx, ref, kernelArches(ctx, args, ref, mode), mode);
-    await runRemoval(ctx, ref, mode, steps);
+    const now = kernelArches(ctx, args, ref, mode);
+    await runRemoval(ctx, ref, mode, await planRemoval(ctx, ref, now, mode));
+    // A depmod an earlier command still owes these kernels (killed, or its depmod failed).
+    for (const failure of (await depmodAll(ctx, now)).values()) ctx.reporter.warn(failure.message);
   });
   await runPostTransaction(ctx, targets[0]?.kernel);
   return { exitCode: 0 };

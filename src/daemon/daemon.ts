@@ -22,9 +22,23 @@ import type { SdNotifier } from './systemd/sdNotify.js';
 import { kernelLooksGone } from './watch/kernelProbe.js';
 import { KernelTracker } from './watch/kernelTracker.js';
 import { KernelWatcher } from './watch/kernelWatcher.js';
+import type { KernelProbe } from './watch/kernelProbe.js';
+import { listOwed } from '../core/finishLedger.js';
+import { isKernelRelease } from '../util/names.js';
 
-/** How long SIGTERM waits for aborted builds to clean up before exiting anyway. */
-const STOP_GRACE_MS = 20_000;
+/** Whether `promise` settled within `ms`. */
+async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** After the stop timeout, how long a finish command that was cut short gets to go away. */
+const CUT_SHORT_GRACE_MS = 6_000;
 
 export interface DaemonEnvironment {
   runningKernel: string;
@@ -42,6 +56,8 @@ export class Daemon implements DaemonCore {
   readonly scheduler: KernelScheduler;
   readonly kernels: KernelTracker;
   private readonly abort = new AbortController();
+  /** Cuts running finish commands short once the stop timeout has passed. */
+  private readonly finishAbort = new AbortController();
   private readonly ctx: DkmsContext;
   private readonly arch = defaultArch();
   private readonly failures: FailureMemory;
@@ -99,6 +115,7 @@ export class Daemon implements DaemonCore {
       initramfs: env.initramfs,
       udev: env.udev,
       signal: this.abort.signal,
+      finishSignal: this.finishAbort.signal,
     });
     this.server = new SocketServer({
       path: config.socket,
@@ -160,13 +177,27 @@ export class Daemon implements DaemonCore {
     this.server.stopAccepting();
     await this.watcher.stop();
     this.abort.abort();
-    let timer: NodeJS.Timeout | undefined;
-    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_GRACE_MS)));
-    await Promise.race([
-      Promise.all([this.queue.settled(), this.scheduler.settled(), this.catchUpDone]),
-      grace,
-    ]);
-    clearTimeout(timer);
+    // Builds die at once; a finish step that is running (depmod, the initramfs) is waited for,
+    // up to the stop timeout, then cut short and left owed in the ledger for the next start.
+    const settled = Promise.all([
+      this.queue.settled(),
+      this.scheduler.settled(),
+      this.catchUpDone,
+    ]).then(() => true);
+    const finishing = this.scheduler.finishing();
+    if (finishing.length > 0)
+      this.logger.info(
+        { kernels: finishing, timeoutMs: this.config.stopTimeoutMs },
+        'waiting for finish steps',
+      );
+    if (!(await within(settled, this.config.stopTimeoutMs))) {
+      this.logger.warn(
+        { kernels: this.scheduler.finishing(), timeoutMs: this.config.stopTimeoutMs },
+        'stop timeout passed: cutting finish steps short; they stay owed',
+      );
+      this.finishAbort.abort();
+      await within(settled, CUT_SHORT_GRACE_MS);
+    }
     this.server.closeAll();
     await notified;
     this.logger.info('stopped');
@@ -243,7 +274,24 @@ export class Daemon implements DaemonCore {
       probes: this.kernels.all(),
       kernels: this.scheduler.kernels(),
       failures: this.failures.list(),
+      owed: listOwed(this.ctx.paths.dkmsTree),
     });
+  }
+
+  /**
+   * What boot catch-up and rescan look at: the kernels to build for, and every kernel the
+   * finish ledger says is owed something (those without headers only get finished).
+   */
+  catchUpKernels(): KernelProbe[] {
+    const probes = this.kernels.catchUp();
+    const planned = new Set(probes.map((probe) => probe.kernel));
+    for (const owed of listOwed(this.ctx.paths.dkmsTree)) {
+      if (owed.arch !== this.arch || planned.has(owed.kernel) || !isKernelRelease(owed.kernel))
+        continue;
+      planned.add(owed.kernel);
+      probes.push({ kernel: owed.kernel, headers: undefined, headersElsewhere: false });
+    }
+    return probes;
   }
 
   // --- what happens, logged and told to systemd -------------------------------------------
@@ -252,7 +300,7 @@ export class Daemon implements DaemonCore {
     const started = performance.now();
     // Interrupted commands (and an earlier dkmsd) are finished before anything is planned.
     await recoverAllModules(this.ctx);
-    const kernels = this.kernels.catchUp();
+    const kernels = this.catchUpKernels();
     if (!this.kernels.runningHasHeaders())
       this.logger.info(
         { kernel: this.env.runningKernel },

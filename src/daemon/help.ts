@@ -22,13 +22,14 @@ syslog priority, so journalctl -u dkmsd -p err lists failed builds; JSON lines e
 On start it builds what is missing for the running kernel and every kernel with headers
 (autoinstall_all_kernels), then watches the install tree and the source tree: a kernel whose
 <install_tree>/KERNEL/build/Makefile appears gets its AUTOINSTALL modules built, in parallel,
-followed by depmod, the initramfs command and udev; a kernel directory that disappears has its
-modules removed from the dkms tree. SIGTERM cancels builds and exits.
+followed by what the finish ledger says the kernel is owed (depmod, the initramfs command,
+udev); a kernel directory that disappears has its modules removed from the dkms tree.
+SIGTERM cancels builds, waits for a running finish step (stop_timeout) and exits.
 
   --config FILE   dkmsd.conf (default /etc/dkms/dkmsd.conf when it exists). Keys:
                   dkms_tree source_tree install_tree conf_dir socket concurrency make_jobs
                   debounce_ms initramfs_command udev_command log_level log_format
-                  autoinstall_all_kernels state_file; see docs/daemon.md.`,
+                  autoinstall_all_kernels state_file stop_timeout; see docs/daemon.md.`,
   notify: `Usage: dkmsd notify EVENT ARGS [options]
 Tells a running dkmsd about an event. Events:
   kernel-added KERNEL        build every AUTOINSTALL module for KERNEL

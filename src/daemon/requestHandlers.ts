@@ -9,6 +9,7 @@ import {
 import type { ModuleVersionRef } from '../core/stateTree.js';
 import type { KernelScheduler } from './kernels/kernelScheduler.js';
 import type { KernelTracker } from './watch/kernelTracker.js';
+import type { KernelProbe } from './watch/kernelProbe.js';
 
 /** What the request handlers need from the daemon. */
 export interface DaemonCore {
@@ -17,6 +18,8 @@ export interface DaemonCore {
   isAdded(ref: ModuleVersionRef): boolean;
   /** Looks at the install tree again (what the watcher does after events). */
   reconcile(): Promise<void>;
+  /** What rescan plans: kernels to build for, and kernels owed finish steps. */
+  catchUpKernels(): KernelProbe[];
   status(): DaemonStatus;
 }
 
@@ -72,7 +75,7 @@ export function createRequestHandlers(core: DaemonCore, logger: Logger): Request
     },
     rescan: async (request) => {
       await core.reconcile();
-      const probes = core.kernels.catchUp();
+      const probes = core.catchUpKernels();
       return reply(
         probes.map((probe) => probe.kernel),
         core.scheduler.request(probes, { retryFailed: request.retryFailed }),

@@ -3,6 +3,7 @@ import type { FailureRecord } from './failures/failureMemory.js';
 import type { KernelState } from './kernels/kernelScheduler.js';
 import type { BuildRequest, StartedBuild } from '../engine/queue/buildQueue.js';
 import type { KernelProbe } from './watch/kernelProbe.js';
+import type { OwedKernel } from '../core/finishLedger.js';
 
 export interface StatusInput {
   version: string;
@@ -14,6 +15,8 @@ export interface StatusInput {
   probes: ReadonlyMap<string, KernelProbe>;
   kernels: { probe: KernelProbe; state: KernelState; lastOutcome: KernelOutcome | undefined }[];
   failures: FailureRecord[];
+  /** The finish ledger: kernels owed depmod, initramfs or udev. */
+  owed: OwedKernel[];
 }
 
 const jobInfo = (request: BuildRequest, started?: StartedBuild): JobInfo => ({
@@ -51,6 +54,7 @@ export function buildStatus(input: StatusInput): DaemonStatus {
         ...(entry?.lastOutcome ? { lastOutcome: entry.lastOutcome } : {}),
       };
     }),
+    owed: input.owed.map((entry) => ({ ...entry, steps: [...entry.steps] })),
     rememberedFailures: input.failures.map((record) => ({
       module: record.module,
       version: record.version,

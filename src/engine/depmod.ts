@@ -3,6 +3,14 @@ import { join } from 'node:path';
 import { DkmsError, isDkmsError } from '../core/errors.js';
 import type { DkmsContext } from '../core/context.js';
 import { runTool } from '../core/exec.js';
+import {
+  AFTER_INSTALL,
+  AFTER_UNINSTALL,
+  payDepmod,
+  type FinishStep,
+  type KernelArch,
+  type PayResult,
+} from '../core/finishLedger.js';
 
 /**
  * depmod for one kernel, as dkms runs it (-F System.map when /boot has one). depmod only
@@ -42,17 +50,48 @@ export async function runDepmod(ctx: DkmsContext, kernel: string): Promise<void>
   }
 }
 
-/** One depmod per kernel touched, after all modules; a failure is reported per kernel. */
+/**
+ * What a change to a kernel's install tree owes it, recorded in the finish ledger before the
+ * change starts (the install and uninstall plans' `owe` step). With --no-depmod the caller
+ * has taken depmod on (as dkms 3.4, which then leaves no depmod-pending marker either).
+ */
+export function finishOwedBy(ctx: DkmsContext, change: 'install' | 'uninstall'): FinishStep[] {
+  const steps = change === 'install' ? AFTER_INSTALL : AFTER_UNINSTALL;
+  return steps.filter((step) => step !== 'depmod' || ctx.depmod);
+}
+
+/** depmod for a kernel through the finish ledger: clears what was owed before it ran. */
+export async function payKernelDepmod(
+  ctx: DkmsContext,
+  kernel: string,
+  options: { onlyIfOwed?: boolean; announce?: boolean } = {},
+): Promise<PayResult> {
+  return payDepmod(
+    ctx.paths.dkmsTree,
+    kernel,
+    async () => {
+      if (options.announce) ctx.reporter.info(`Running depmod for ${kernel}...`);
+      await runDepmod(ctx, kernel);
+      return true;
+    },
+    options,
+  );
+}
+
+/**
+ * One depmod per kernel that owes one (the finish ledger: an install or uninstall marked it,
+ * maybe in a process that was killed before its depmod); a failure is reported per kernel
+ * and leaves depmod owed. Pass every kernel the command was about.
+ */
 export async function depmodAll(
   ctx: DkmsContext,
-  kernels: Iterable<string>,
+  targets: Iterable<KernelArch>,
 ): Promise<Map<string, DkmsError>> {
   const failures = new Map<string, DkmsError>();
   if (!ctx.depmod) return failures;
-  for (const kernel of new Set(kernels)) {
-    ctx.reporter.info(`Running depmod for ${kernel}...`);
+  for (const kernel of new Set([...targets].map((target) => target.kernel))) {
     try {
-      await runDepmod(ctx, kernel);
+      await payKernelDepmod(ctx, kernel, { onlyIfOwed: true, announce: true });
     } catch (error) {
       failures.set(
         kernel,

@@ -14,6 +14,7 @@ import { planInstall, type InstallFacts, type InstallModuleFacts } from './insta
 import { planUninstallFor, uninstallOne } from './remove.js';
 import type { EngineStep } from './steps/engineStep.js';
 import { runEnginePlan } from './steps/stepRunner.js';
+import { finishOwedBy } from './depmod.js';
 
 export interface InstallOptions {
   force?: boolean;
@@ -150,6 +151,7 @@ export async function gatherInstallFacts(
     force: Boolean(options.force),
     depmod: Boolean(options.depmod) && ctx.depmod,
     tag: String(process.pid),
+    owe: finishOwedBy(ctx, 'install'),
   };
 }
 

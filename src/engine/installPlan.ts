@@ -3,6 +3,7 @@ import { DkmsError } from '../core/errors.js';
 import { isInside } from '../core/safePath.js';
 import type { BuildRef } from '../core/stateTree.js';
 import type { EngineStep } from './steps/engineStep.js';
+import type { FinishStep } from '../core/finishLedger.js';
 
 /** What install read about one module of the build (dkms.conf's BUILT_MODULE_NAME[i]). */
 export interface InstallModuleFacts {
@@ -43,6 +44,8 @@ export interface InstallFacts {
   depmod: boolean;
   /** Names temporary files (the journal records them before they exist). */
   tag: string;
+  /** What the install owes the kernel (the finish ledger), marked before its first change. */
+  owe: FinishStep[];
 }
 
 export const DEPMOD_ROLLBACK_MESSAGE =
@@ -76,6 +79,8 @@ export function planInstall(facts: InstallFacts): EngineStep[] {
     steps.push({ kind: 'fail', code: 'INSTALL_FAILED', message: 'Installation aborted.' });
     return steps;
   }
+  if (facts.owe.length > 0)
+    steps.push({ kind: 'owe', kernel: ref.kernel, arch: ref.arch, steps: facts.owe });
   for (const module of chosen) {
     const to = join(module.destDir, basename(module.built));
     if (!isInside(libTree, to))

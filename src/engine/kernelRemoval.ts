@@ -6,6 +6,7 @@ import { DkmsError } from '../core/errors.js';
 import { withModuleSession } from './recovery.js';
 import { failedLogPath, type BuildRef } from '../core/stateTree.js';
 import { depmodAll } from './depmod.js';
+import { dropOwed } from '../core/finishLedger.js';
 import { unbuildOne } from './remove.js';
 
 function removeEmptyDirs(dir: string): void {
@@ -43,20 +44,22 @@ export async function unbuildForKernel(
     });
   }
   const failed: string[] = [];
-  let changed = false;
   for (const ref of targets) {
     ctx.reporter.error(
       `dkms: removing module ${ref.module}/${ref.version} for kernel ${kernel} (${arch})`,
     );
     try {
-      changed = (await withModuleSession(ctx, ref.module, () => unbuildOne(ctx, ref))) || changed;
+      await withModuleSession(ctx, ref.module, () => unbuildOne(ctx, ref));
     } catch (error) {
       failed.push(
         `${ref.module}/${ref.version}(${error instanceof DkmsError ? error.exitCode : 1})`,
       );
     }
   }
-  if (changed) await depmodAll(ctx, [kernel]);
+  await depmodAll(ctx, [{ kernel, arch }]);
+  // The kernel is going (prerm) or being replaced (preinst, its package makes the new
+  // initramfs): nothing else is owed to it.
+  await dropOwed(ctx.paths.dkmsTree, { kernel, arch }, ['initramfs', 'udev']);
   // Logs of failed builds for this kernel go with it.
   for (const ref of ctx.tree.moduleVersions()) {
     rmSync(failedLogPath(ctx.tree.versionDir(ref), kernel, arch), { force: true });

@@ -6,6 +6,7 @@ import type { DkmsContext } from '../core/context.js';
 import { failedLogPath, type BuildRef, type ModuleVersionRef } from '../core/stateTree.js';
 import { installedModuleFile } from '../status/status.js';
 import { depmodSteps } from './installPlan.js';
+import { finishOwedBy } from './depmod.js';
 import type { EngineStep } from './steps/engineStep.js';
 import { runEnginePlan } from './steps/stepRunner.js';
 import {
@@ -71,6 +72,7 @@ export async function gatherUninstallFacts(
     originals: [],
     badOriginals: [],
     backupDir: undefined,
+    owe: finishOwedBy(ctx, 'uninstall'),
   };
   if (!facts.installed) return facts;
   const [outcome] = await loadConfs(ctx, [ref]);

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { BuildRef, ModuleVersionRef } from '../core/stateTree.js';
 import type { EngineStep } from './steps/engineStep.js';
+import type { FinishStep } from '../core/finishLedger.js';
 
 /** A module install moved aside, read from its `.origin` record. */
 export interface OriginalRecord {
@@ -29,6 +30,8 @@ export interface UninstallFacts {
   badOriginals: string[];
   /** `original_module/<kver>/<arch>`, when it exists. */
   backupDir: string | undefined;
+  /** What the uninstall owes the kernel (the finish ledger), marked before its first change. */
+  owe: FinishStep[];
 }
 
 const say = (text: string, level: 'info' | 'warn' = 'info'): EngineStep => ({
@@ -48,6 +51,8 @@ export function planUninstall(facts: UninstallFacts): { steps: EngineStep[]; cha
     return { steps, changed: false };
   }
   steps.push(say('Before uninstall, this module version was ACTIVE on this kernel.'));
+  if (facts.owe.length > 0)
+    steps.push({ kind: 'owe', kernel: ref.kernel, arch: ref.arch, steps: facts.owe });
   if (facts.confWarning) steps.push(say(facts.confWarning, 'warn'));
   for (const module of facts.modules) {
     if (module.installed) {

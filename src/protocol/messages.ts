@@ -60,7 +60,8 @@ const failedModule = moduleRef.extend({
 });
 
 const finishStep = z.object({
-  status: z.enum(['ran', 'failed', 'not-needed', 'disabled']),
+  /** `owed`: not run now; the finish ledger keeps it for later (dkmsd was stopping, depmod failed). */
+  status: z.enum(['ran', 'failed', 'not-needed', 'disabled', 'owed']),
   command: z.string().optional(),
   message: z.string().optional(),
 });
@@ -114,6 +115,14 @@ export const daemonStatusSchema = z.object({
       headers: z.string().optional(),
       state: z.enum(['idle', 'planning', 'building', 'finishing', 'removing', 'no-headers']),
       lastOutcome: kernelOutcomeSchema.optional(),
+    }),
+  ),
+  /** The finish ledger: what kernels are owed (steps that failed or were interrupted). */
+  owed: z.array(
+    z.object({
+      kernel: z.string(),
+      arch: z.string(),
+      steps: z.array(z.enum(['depmod', 'initramfs', 'udev'])),
     }),
   ),
   rememberedFailures: z.array(

@@ -8,6 +8,12 @@ import type { Roots } from '../helpers/roots.js';
  */
 const VERSION_DIFFERENCES: { why: string; apply: (line: string) => string | undefined }[] = [
   {
+    // dkms-ts's finish ledger: the initramfs and udev trigger an install owes are left for
+    // dkmsd (docs/daemon.md); upstream has no daemon to leave them to.
+    why: 'initramfs/udev owed to dkmsd',
+    apply: (line) => (/^f (initramfs|udev)-pending-/.test(line) ? undefined : line),
+  },
+  {
     // upstream keeps its MOK key in /var/lib/dkms whatever --dkmstree says; we follow the tree.
     why: 'MOK key pair at the top of the dkms tree',
     apply: (line) => (/^f (mok\.key|mok\.pub)$/.test(line) ? undefined : line),

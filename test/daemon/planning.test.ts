@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { DkmsError } from '../../src/core/errors.js';
 import { planAutoinstall } from '../../src/engine/autoinstallPlan.js';
 import { planKernelFinish } from '../../src/daemon/finish/finishPlan.js';
+import { AFTER_INSTALL, type FinishStep } from '../../src/core/finishLedger.js';
 import {
   detectInitramfs,
   resolveInitramfs,
@@ -38,37 +39,55 @@ describe('makeJobsFor: the make -j a build gets', () => {
   });
 });
 
-describe('planKernelFinish', () => {
+describe('planKernelFinish: what the finish ledger says is owed, once', () => {
   const argv = ['update-initramfs', '-u', '-k', 'K'];
-  it('does nothing when nothing was installed', () => {
-    const plan = planKernelFinish({
-      installed: 0,
-      isRunningKernel: true,
-      initramfs: argv,
-      udev: ['udevadm', 'trigger'],
-    });
+  const udevadm = ['udevadm', 'trigger'];
+  const base = {
+    owed: [] as FinishStep[],
+    kernelGone: false,
+    isRunningKernel: true,
+    initramfs: argv as string[] | 'disabled' | 'unavailable',
+    udev: udevadm as string[] | 'disabled',
+    stopping: false,
+  };
+  it('does nothing when nothing is owed, whatever this run installed', () => {
+    const plan = planKernelFinish(base);
     assert.deepEqual(plan.depmod, { result: { status: 'not-needed' } });
     assert.deepEqual(plan.initramfs, { result: { status: 'not-needed' } });
     assert.deepEqual(plan.udev, { result: { status: 'not-needed' } });
   });
-  it('runs depmod and the initramfs once, udev only for the running kernel', () => {
-    const other = planKernelFinish({
-      installed: 3,
-      isRunningKernel: false,
-      initramfs: argv,
-      udev: ['udevadm', 'trigger'],
-    });
+  it('runs each owed step; udev only for the running kernel (dropped for others)', () => {
+    const other = planKernelFinish({ ...base, owed: AFTER_INSTALL, isRunningKernel: false });
     assert.deepEqual(other.depmod, { action: { kind: 'depmod' } });
     assert.deepEqual(other.initramfs, { action: { kind: 'initramfs', argv } });
-    assert.deepEqual(other.udev, { result: { status: 'not-needed' } });
-    const running = planKernelFinish({
-      installed: 1,
-      isRunningKernel: true,
-      initramfs: 'disabled',
-      udev: ['udevadm', 'trigger'],
-    });
-    assert.deepEqual(running.initramfs, { result: { status: 'disabled' } });
-    assert.deepEqual(running.udev, { action: { kind: 'udev', argv: ['udevadm', 'trigger'] } });
+    assert.deepEqual(other.udev, { result: { status: 'not-needed' }, drop: true });
+    const running = planKernelFinish({ ...base, owed: AFTER_INSTALL, initramfs: 'disabled' });
+    assert.deepEqual(running.initramfs, { result: { status: 'disabled' }, drop: true });
+    assert.deepEqual(running.udev, { action: { kind: 'udev', argv: udevadm } });
+  });
+  it('only the owed steps: a replayed initramfs does not rerun depmod', () => {
+    const plan = planKernelFinish({ ...base, owed: ['initramfs'] });
+    assert.deepEqual(plan.depmod, { result: { status: 'not-needed' } });
+    assert.deepEqual(plan.initramfs, { action: { kind: 'initramfs', argv } });
+  });
+  it('while stopping: depmod runs, the initramfs and udev stay owed', () => {
+    const plan = planKernelFinish({ ...base, owed: AFTER_INSTALL, stopping: true });
+    assert.deepEqual(plan.depmod, { action: { kind: 'depmod' } });
+    assert.equal('result' in plan.initramfs && plan.initramfs.result.status, 'owed');
+    assert.equal('drop' in plan.initramfs, false);
+    assert.equal('result' in plan.udev && plan.udev.result.status, 'owed');
+  });
+  it('a kernel that is gone owes nothing any more', () => {
+    const plan = planKernelFinish({ ...base, owed: AFTER_INSTALL, kernelGone: true });
+    for (const step of [plan.depmod, plan.initramfs, plan.udev])
+      assert.deepEqual(step, {
+        result: { status: 'not-needed', message: 'the kernel is gone' },
+        drop: true,
+      });
+  });
+  it('drops an owed initramfs when this system has no tool for it', () => {
+    const plan = planKernelFinish({ ...base, owed: ['initramfs'], initramfs: 'unavailable' });
+    assert.equal('drop' in plan.initramfs && plan.initramfs.drop, true);
   });
 });
 

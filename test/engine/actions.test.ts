@@ -122,6 +122,7 @@ describe('dkms actions beyond the basic lifecycle', { skip }, () => {
       uninstall.stdout,
       [
         'uninstall of hello/1.0:',
+        `  owe ${K47} (${ARCH}): depmod, initramfs`,
         `  rm -f ${join(roots.lib, K47, 'updates/dkms/hello.ko')}`,
         `  rm -f ${join(roots.tree, 'hello', `kernel-${K47}-${ARCH}`)}`,
         `  depmod ${K47}`,

@@ -37,6 +37,7 @@ const facts = (over: Partial<InstallFacts> = {}): InstallFacts => ({
   force: false,
   depmod: true,
   tag: '4242',
+  owe: [],
   ...over,
 });
 
@@ -154,6 +155,30 @@ describe('planInstall', () => {
     assert.throws(
       () => planInstall(facts({ modules: [module({ destDir: '/lib/modules/other' })] })),
       (error: unknown) => error instanceof DkmsError && error.code === 'BAD_PATH',
+    );
+  });
+});
+
+describe('planInstall and the finish ledger', () => {
+  it('marks what the install owes the kernel before its first change', () => {
+    const steps = planInstall(facts({ owe: ['depmod', 'initramfs'] }));
+    const owe = steps.findIndex((step) => step.kind === 'owe');
+    const firstChange = steps.findIndex((step) => step.kind === 'placeModule');
+    assert.deepEqual(steps[owe], {
+      kind: 'owe',
+      kernel: K,
+      arch: 'x86_64',
+      steps: ['depmod', 'initramfs'],
+    });
+    assert.ok(owe >= 0 && owe < firstChange);
+  });
+  it('owes nothing when the version check refuses every module', () => {
+    const steps = planInstall(
+      facts({ owe: ['depmod'], modules: [module({ conflict: 'not newer' })] }),
+    );
+    assert.equal(
+      steps.some((step) => step.kind === 'owe'),
+      false,
     );
   });
 });

@@ -25,6 +25,7 @@ const facts = (over: Partial<UninstallFacts> = {}): UninstallFacts => ({
   originals: [],
   badOriginals: [],
   backupDir: undefined,
+  owe: [],
   ...over,
 });
 
@@ -110,5 +111,19 @@ describe('planUnbuild and planRemoveVersion', () => {
     assert.deepEqual(planRemoveVersion(ref, versionDir, '/var/lib/dkms/shadow'), [
       { kind: 'removeVersionIfUnused', ref, versionDir, moduleDir: '/var/lib/dkms/shadow' },
     ]);
+  });
+});
+
+describe('planUninstall and the finish ledger', () => {
+  it('marks what the uninstall owes the kernel before it deletes anything', () => {
+    const { steps } = planUninstall(facts({ owe: ['depmod', 'initramfs'] }));
+    const owe = steps.findIndex((step) => step.kind === 'owe');
+    assert.ok(owe >= 0 && owe < steps.findIndex((step) => step.kind === 'removeFile'));
+    assert.equal(
+      planUninstall(facts({ installed: false, owe: ['depmod'] })).steps.some(
+        (step) => step.kind === 'owe',
+      ),
+      false,
+    );
   });
 });

@@ -87,6 +87,11 @@ export function formatStatus(status: DaemonStatus): string[] {
       : '';
     lines.push(`  ${kernel.kernel}: ${kernel.state}${summary}`);
   }
+  if (status.owed.length > 0) {
+    lines.push('owed finish steps (run at the next rescan, kernel-added or start):');
+    for (const owed of status.owed)
+      lines.push(`  ${owed.kernel} (${owed.arch}): ${owed.steps.join(', ')}`);
+  }
   if (status.rememberedFailures.length > 0) {
     lines.push('failed builds (not retried until their source or kernel changes):');
     for (const failure of status.rememberedFailures)

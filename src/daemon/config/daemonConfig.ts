@@ -5,6 +5,8 @@ import type { DkmsPaths } from '../../core/paths.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/dkms/dkmsd.conf';
 export const DEFAULT_SOCKET = '/run/dkms/dkmsd.sock';
+/** Below systemd/dkmsd.service's TimeoutStopSec=90s, which then kills what is left. */
+export const DEFAULT_STOP_TIMEOUT_SEC = 80;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export const LOG_FORMATS = ['auto', 'json', 'journal'] as const;
@@ -60,6 +62,11 @@ export const configFileSchema = z
     autoinstall_all_kernels: flag,
     /** Remembered build failures. @default '<dkms_tree>/.dkmsd-failures.json' */
     state_file: path,
+    /**
+     * Seconds SIGTERM waits for a running finish step (depmod, initramfs) before cutting it
+     * short; keep it below the unit's TimeoutStopSec (90 s). @default 80
+     */
+    stop_timeout: integer(1),
   })
   .partial()
   .strict();
@@ -80,6 +87,8 @@ export interface DaemonConfig {
   logFormat: LogFormat;
   allKernels: boolean;
   stateFile: string;
+  /** Milliseconds SIGTERM waits for running finish steps. */
+  stopTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -150,5 +159,6 @@ export function resolveDaemonConfig(
     logFormat: file.log_format ?? 'auto',
     allKernels: file.autoinstall_all_kernels ?? (frameworkAll ? frameworkAll !== '' : true),
     stateFile: file.state_file ?? `${paths.dkmsTree.replace(/\/+$/, '')}/.dkmsd-failures.json`,
+    stopTimeoutMs: (file.stop_timeout ?? DEFAULT_STOP_TIMEOUT_SEC) * 1000,
   };
 }

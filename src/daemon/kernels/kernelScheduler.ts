@@ -49,6 +49,8 @@ export interface SchedulerOptions extends FinishSettings {
   arch: string;
   /** Aborts everything (the daemon is stopping). */
   signal: AbortSignal;
+  /** Cuts a running finish command short (the stop timeout passed). */
+  finishSignal?: AbortSignal;
 }
 
 export interface RequestOptions {
@@ -91,7 +93,8 @@ export class KernelScheduler extends EventEmitter<SchedulerEvents> {
       }
     }
     if (fresh.length > 0) {
-      const gathered = this.gather(fresh);
+      // A kernel without headers gets no builds, only what it is owed (the finish ledger).
+      const gathered = this.gather(fresh.filter((record) => record.probe.headers !== undefined));
       for (const record of fresh) {
         record.state = 'planning';
         const run = this.runKernel(record, gathered).finally(() => {
@@ -130,6 +133,13 @@ export class KernelScheduler extends EventEmitter<SchedulerEvents> {
       state: record.state,
       lastOutcome: record.lastOutcome,
     }));
+  }
+
+  /** Kernels whose finish steps are running now. */
+  finishing(): string[] {
+    return [...this.records.values()]
+      .filter((record) => record.state === 'finishing')
+      .map((record) => record.probe.kernel);
   }
 
   get busy(): boolean {
@@ -217,7 +227,7 @@ export class KernelScheduler extends EventEmitter<SchedulerEvents> {
     let outcome: KernelOutcome;
     try {
       let gather = firstGather;
-      for (;;) {
+      while (record.probe.headers !== undefined) {
         record.dirty = false;
         const gathered = (await gather).get(kernel);
         const forced = record.forced.splice(0);
@@ -262,11 +272,14 @@ export class KernelScheduler extends EventEmitter<SchedulerEvents> {
       }
       record.state = 'finishing';
       const finish = await finishKernel(
-        this.contextFor(record.probe, { signal }),
-        kernel,
-        collector.installedCount,
+        this.contextFor(record.probe),
+        { kernel, arch },
         this.options,
-        signal.aborted,
+        {
+          // stopping, or the kernel is being removed: depmod only, the rest stays owed
+          stopping: () => signal.aborted,
+          ...(this.options.finishSignal ? { signal: this.options.finishSignal } : {}),
+        },
       );
       logger.info({ kernel, ...finish }, 'kernel finish steps');
       outcome = collector.outcome(finish, signal.aborted);

@@ -92,10 +92,6 @@ export class OutcomeCollector {
     this.set(record.module, { kind: 'failed', failure });
   }
 
-  get installedCount(): number {
-    return [...this.entries.values()].filter((entry) => entry.kind === 'installed').length;
-  }
-
   outcome(
     finish: { depmod: FinishStepResult; initramfs: FinishStepResult; udev: FinishStepResult },
     aborted: boolean,

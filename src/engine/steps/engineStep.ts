@@ -1,4 +1,5 @@
 import type { DkmsErrorCode } from '../../core/errors.js';
+import type { FinishStep } from '../../core/finishLedger.js';
 import type { ModuleVersionRef } from '../../core/stateTree.js';
 
 /**
@@ -10,6 +11,11 @@ import type { ModuleVersionRef } from '../../core/stateTree.js';
 export type EngineStep =
   /** A line for the user; the wording lives in the plan, so it is decided in one place. */
   | { kind: 'say'; level: 'info' | 'warn' | 'error'; text: string }
+  /**
+   * Records in the finish ledger (core/finishLedger.ts) what this plan's change to the
+   * kernel's install tree owes it, before the change starts.
+   */
+  | { kind: 'owe'; kernel: string; arch: string; steps: FinishStep[] }
   /** PRE_INSTALL/POST_INSTALL/POST_REMOVE; `mustSucceed` stops the plan on a failure. */
   | {
       kind: 'script';
@@ -71,6 +77,8 @@ export function describeStep(step: EngineStep): string {
   switch (step.kind) {
     case 'say':
       return `say: ${step.text.replace(/\n/g, ' ')}`;
+    case 'owe':
+      return `owe ${step.kernel} (${step.arch}): ${step.steps.join(', ')}`;
     case 'script':
       return `run the ${step.phase} script: ${step.script}`;
     case 'backupOriginal':

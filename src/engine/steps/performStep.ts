@@ -13,7 +13,8 @@ import { dirname, join } from 'node:path';
 import type { DkmsContext } from '../../core/context.js';
 import { crashPoint } from '../../core/crashPoint.js';
 import { DkmsError, isDkmsError } from '../../core/errors.js';
-import { runDepmod } from '../depmod.js';
+import { payKernelDepmod } from '../depmod.js';
+import { markOwed } from '../../core/finishLedger.js';
 import { removeEmptyParents } from './emptyDirs.js';
 import { runBuildScript } from '../scripts.js';
 import type { EngineStep } from './engineStep.js';
@@ -124,9 +125,13 @@ export async function performStep(
     case 'removeVersionIfUnused':
       removeVersionIfUnused(step, out);
       return;
+    case 'owe':
+      await markOwed(ctx.paths.dkmsTree, step, step.steps);
+      return;
     case 'depmod':
       try {
-        await runDepmod(ctx, step.kernel);
+        // Clears the depmod the ledger holds for this kernel (this plan's own mark included).
+        await payKernelDepmod(ctx, step.kernel);
       } catch (error) {
         const failure = isDkmsError(error)
           ? error
