@@ -191,7 +191,7 @@ if [ -n "$COMPATDIR" ]; then
     put 0755 "$SRCDIR/hooks/debian/dkms_autoinstaller" "$COMPATDIR/dkms_autoinstaller" subst
 fi
 
-for unit in dkmsd.service dkmsd.socket; do
+for unit in dkmsd.service dkmsd.socket dkmsd-status.socket; do
     put 0644 "$SRCDIR/systemd/$unit" "$UNITDIR/$unit" subst
 done
 
@@ -232,4 +232,4 @@ if [ -z "$DESTDIR" ]; then
     fi
 fi
 echo "install.sh: installed dkms-ts in $DESTDIR$PREFIX ($(grep -c '^f ' "$MANIFEST") files, listed in $MANIFEST)"
-[ -n "$DESTDIR" ] || echo "install.sh: to start the daemon: systemctl enable --now dkmsd.socket dkmsd.service"
+[ -n "$DESTDIR" ] || echo "install.sh: to start the daemon: systemctl enable --now dkmsd.socket dkmsd-status.socket dkmsd.service"

@@ -29,7 +29,7 @@ if [ -z "$DESTDIR" ] && [ -z "${REINSTALL:-}" ] && [ -d /run/systemd/system ] &&
     live_systemd=1
     # Stop the daemon before its code goes away.
     if grep -q '^f .*/dkmsd\.service$' "$MANIFEST"; then
-        systemctl disable --now dkmsd.socket dkmsd.service >/dev/null 2>&1 || :
+        systemctl disable --now dkmsd.socket dkmsd-status.socket dkmsd.service >/dev/null 2>&1 || :
     fi
 fi
 

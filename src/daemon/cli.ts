@@ -1,4 +1,4 @@
-import { DEFAULT_SOCKET } from './config/daemonConfig.js';
+import { DEFAULT_SOCKET, statusSocketFor } from './config/daemonConfig.js';
 import { EXIT, exitStatusFor } from './client/exitStatus.js';
 import type { ClientResult } from './client/client.js';
 import { parseDaemonArgs, UsageError, type DaemonCommand } from './cliArgs.js';
@@ -11,8 +11,13 @@ interface Output {
   code: number;
 }
 
-const socketPath = (option: string | undefined): string =>
+/** `notify` talks to the control socket (root only). */
+const controlSocket = (option: string | undefined): string =>
   option ?? (process.env['DKMSD_SOCKET'] || DEFAULT_SOCKET);
+
+/** `status` talks to the status socket, which anyone may use. */
+const statusSocket = (option: string | undefined): string =>
+  option ?? (process.env['DKMSD_STATUS_SOCKET'] || statusSocketFor(controlSocket(undefined)));
 
 /** Turns a client result into what to print; the exit status comes from exitStatusFor. */
 async function describe(result: ClientResult, json: boolean): Promise<Output> {
@@ -84,7 +89,7 @@ async function execute(command: DaemonCommand): Promise<Output> {
       const wait = 'wait' in command.request && command.request.wait === true;
       const seconds = command.timeoutSeconds ?? (wait ? 1800 : 60);
       return describe(
-        await sendRequest(socketPath(command.socket), command.request, {
+        await sendRequest(controlSocket(command.socket), command.request, {
           replyTimeoutMs: seconds * 1000,
         }),
         false,
@@ -94,7 +99,7 @@ async function execute(command: DaemonCommand): Promise<Output> {
       const { sendRequest } = await import('./client/client.js');
       return describe(
         await sendRequest(
-          socketPath(command.socket),
+          statusSocket(command.socket),
           { type: 'status' },
           { replyTimeoutMs: 30_000 },
         ),

@@ -16,6 +16,7 @@ import { BuildQueue, type StartedBuild } from '../engine/queue/buildQueue.js';
 import { BuildDurations, durationsFile } from '../engine/queue/buildEstimates.js';
 import { createRequestHandlers, type DaemonCore } from './requestHandlers.js';
 import { SocketServer } from './server/socketServer.js';
+import type { ListenerSpec } from './server/socketRights.js';
 import { buildStatus } from './statusSnapshot.js';
 import { statusLine } from './statusLine.js';
 import type { SdNotifier } from './systemd/sdNotify.js';
@@ -42,8 +43,8 @@ const CUT_SHORT_GRACE_MS = 6_000;
 
 export interface DaemonEnvironment {
   runningKernel: string;
-  /** Socket passed by systemd. */
-  listenFd: number | undefined;
+  /** The sockets to serve: passed by systemd, or bound from the configuration. */
+  listeners: ListenerSpec[];
   initramfs: FinishCommand | undefined;
   udev: FinishCommand | undefined;
 }
@@ -118,8 +119,7 @@ export class Daemon implements DaemonCore {
       finishSignal: this.finishAbort.signal,
     });
     this.server = new SocketServer({
-      path: config.socket,
-      listenFd: env.listenFd,
+      listeners: env.listeners,
       handlers: createRequestHandlers(this, logger),
       logger,
     });
@@ -268,7 +268,8 @@ export class Daemon implements DaemonCore {
             : 'idle'
           : this.phase,
       startedAt: this.startedAt,
-      socket: this.config.socket,
+      socket: this.server.controlPath ?? this.config.socket,
+      statusSocket: this.server.statusPath,
       runningKernel: this.env.runningKernel,
       queue: this.queue.snapshot(),
       probes: this.kernels.all(),

@@ -7,8 +7,9 @@ export const DAEMON_USAGE = `Usage: dkmsd COMMAND [options]
   dkmsd status [--json] [--socket PATH]
   dkmsd help [COMMAND]
 
-dkmsd builds and installs DKMS modules for kernels as they appear. The socket is
-/run/dkms/dkmsd.sock unless DKMSD_SOCKET or --socket says otherwise.
+dkmsd builds and installs DKMS modules for kernels as they appear. notify talks to the
+control socket /run/dkms/dkmsd.sock (root only; DKMSD_SOCKET), status to the status socket
+beside it, dkmsd-status.sock (anyone; DKMSD_STATUS_SOCKET); --socket names another.
 Exit status of notify and status: 0 done, 1 the daemon reported failures,
 2 usage error, 3 no daemon reachable (run dkms yourself).`;
 
@@ -27,7 +28,8 @@ udev); a kernel directory that disappears has its modules removed from the dkms 
 SIGTERM cancels builds, waits for a running finish step (stop_timeout) and exits.
 
   --config FILE   dkmsd.conf (default /etc/dkms/dkmsd.conf when it exists). Keys:
-                  dkms_tree source_tree install_tree conf_dir socket concurrency make_jobs
+                  dkms_tree source_tree install_tree conf_dir socket status_socket
+                  concurrency make_jobs
                   debounce_ms initramfs_command udev_command log_level log_format
                   autoinstall_all_kernels state_file stop_timeout; see docs/daemon.md.`,
   notify: `Usage: dkmsd notify EVENT ARGS [options]
@@ -40,12 +42,14 @@ Options:
   --wait          answer only when the kernels are finished, with per-module results
   --timeout S     give up waiting after S seconds (default 1800 with --wait, else 60)
   --retry-failed  build modules again that failed before with the same source and kernel
-  --socket PATH   the daemon's socket (default $DKMSD_SOCKET, else /run/dkms/dkmsd.sock)
+  --socket PATH   the control socket (default $DKMSD_SOCKET, else /run/dkms/dkmsd.sock)
 Exit status: 0 accepted/finished well, 1 failures reported (printed with their make.log),
 2 usage error, 3 no daemon reachable (the caller should run dkms itself).`,
   status: `Usage: dkmsd status [--json] [--socket PATH]
 Shows what dkmsd is doing: running and waiting builds, each kernel's last result, builds that
-failed and are not retried. --json prints the daemon's reply as it is.
+failed and are not retried, finish steps still owed. --json prints the daemon's reply as it
+is. Asks the status socket, which any user may read: --socket PATH, else
+$DKMSD_STATUS_SOCKET, else dkmsd-status.sock beside the control socket.
 Exit status: 0, or 3 when no daemon is reachable.`,
 };
 TOPICS['kernel-added'] = TOPICS['notify'] ?? '';

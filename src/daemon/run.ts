@@ -3,7 +3,22 @@ import type { DaemonConfig } from './config/daemonConfig.js';
 import { resolveInitramfs, resolveUdev, which } from './finish/finishCommands.js';
 import { Daemon } from './daemon.js';
 import { createLogger } from './logger.js';
-import { takeListenFd } from './systemd/listenFds.js';
+import { takeListenFds, unixSocketPath } from './systemd/listenFds.js';
+import { passedListeners, type ListenerSpec } from './server/socketRights.js';
+
+/**
+ * The sockets systemd passed (socket activation: dkmsd.socket and dkmsd-status.socket), else
+ * the configured control and status sockets, which dkmsd binds itself.
+ */
+function listenersFor(config: DaemonConfig): ListenerSpec[] {
+  const configured = { control: config.socket, status: config.statusSocket };
+  const passed = takeListenFds();
+  if (passed.length > 0) return passedListeners(passed, configured, unixSocketPath);
+  return [
+    { rights: 'control', path: configured.control },
+    { rights: 'status', path: configured.status },
+  ];
+}
 import { SdNotifier } from './systemd/sdNotify.js';
 
 /**
@@ -15,7 +30,7 @@ export async function runDaemon(config: DaemonConfig): Promise<number> {
   const notifier = new SdNotifier(logger);
   const daemon = new Daemon(config, logger, notifier, {
     runningKernel: runningKernel(),
-    listenFd: takeListenFd(),
+    listeners: listenersFor(config),
     initramfs: resolveInitramfs(
       config.initramfsCommand,
       (name) => which(name),

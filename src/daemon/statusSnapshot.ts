@@ -10,6 +10,7 @@ export interface StatusInput {
   state: DaemonStatus['state'];
   startedAt: Date;
   socket: string;
+  statusSocket: string | undefined;
   runningKernel: string;
   queue: { running: StartedBuild[]; waiting: BuildRequest[] };
   probes: ReadonlyMap<string, KernelProbe>;
@@ -37,6 +38,7 @@ export function buildStatus(input: StatusInput): DaemonStatus {
     state: input.state,
     startedAt: input.startedAt.toISOString(),
     socket: input.socket,
+    ...(input.statusSocket ? { statusSocket: input.statusSocket } : {}),
     runningKernel: input.runningKernel,
     jobs: {
       running: input.queue.running.map((build) => jobInfo(build.request, build)),

@@ -106,7 +106,10 @@ export const daemonStatusSchema = z.object({
   version: z.string(),
   state: z.enum(['starting', 'catching-up', 'idle', 'busy', 'stopping']),
   startedAt: z.string(),
+  /** The control socket (root only). */
   socket: z.string(),
+  /** The status socket, when dkmsd has one. */
+  statusSocket: z.string().optional(),
   runningKernel: z.string(),
   jobs: z.object({ running: z.array(jobInfo), waiting: z.array(jobInfo) }),
   kernels: z.array(

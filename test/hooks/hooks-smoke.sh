@@ -448,19 +448,28 @@ for line in Type=notify NotifyAccess=all 'ExecStart=/usr/sbin/dkmsd run' Watchdo
     Restart=on-failure "ReadOnlyPaths=/usr -/etc"; do
     check "dkmsd.service: $line" unit_has dkmsd.service "$line"
 done
-for line in ListenStream=/run/dkms/dkmsd.sock SocketMode=0600 Service=dkmsd.service; do
+for line in ListenStream=/run/dkms/dkmsd.sock SocketMode=0600 FileDescriptorName=control \
+    Service=dkmsd.service; do
     check "dkmsd.socket: $line" unit_has dkmsd.socket "$line"
 done
+for line in ListenStream=/run/dkms/dkmsd-status.sock SocketMode=0666 FileDescriptorName=status \
+    Service=dkmsd.service; do
+    check "dkmsd-status.socket: $line" unit_has dkmsd-status.socket "$line"
+done
+check "dkmsd.service takes both sockets" unit_has dkmsd.service \
+    'Sockets=dkmsd.socket dkmsd-status.socket'
 check "dkmsd.service can write /lib/modules and /boot" \
     grep -qE '^ReadWritePaths=.*/lib/modules.*/boot' systemd/dkmsd.service
 if command -v systemd-analyze >/dev/null; then
     # Verified with ExecStart pointing at a program that exists, so only real mistakes remain.
     mkdir -p "$work/units"
     sed 's|^ExecStart=.*|ExecStart=/bin/true|' systemd/dkmsd.service >"$work/units/dkmsd.service"
-    cp systemd/dkmsd.socket "$work/units/"
-    out=$(systemd-analyze verify "$work/units/dkmsd.socket" "$work/units/dkmsd.service" 2>&1)
-    check "systemd-analyze verify dkmsd.socket dkmsd.service" is "$?|$out" "0|"
-    out=$(systemd-analyze verify systemd/dkmsd.socket systemd/dkmsd.service 2>&1 |
+    cp systemd/dkmsd.socket systemd/dkmsd-status.socket "$work/units/"
+    out=$(systemd-analyze verify "$work/units/dkmsd.socket" "$work/units/dkmsd-status.socket" \
+        "$work/units/dkmsd.service" 2>&1)
+    check "systemd-analyze verify dkmsd.socket dkmsd-status.socket dkmsd.service" is "$?|$out" "0|"
+    out=$(systemd-analyze verify systemd/dkmsd.socket systemd/dkmsd-status.socket \
+        systemd/dkmsd.service 2>&1 |
         grep -v '/usr/sbin/dkmsd is not executable')
     check "systemd-analyze verify: nothing but the missing /usr/sbin/dkmsd" is "$out" ""
 else
@@ -517,6 +526,7 @@ for f in usr/sbin/dkms usr/sbin/dkmsd usr/lib/dkms-ts/bin/dkms usr/lib/dkms-ts/d
     etc/kernel/prerm.d/dkms etc/kernel/install.d/40-dkms.install \
     etc/pacman.d/hooks/70-dkms-install.hook etc/pacman.d/hooks/71-dkms-remove.hook \
     usr/lib/systemd/system/dkmsd.service usr/lib/systemd/system/dkmsd.socket \
+    usr/lib/systemd/system/dkmsd-status.socket \
     usr/share/man/man8/dkms.8 usr/share/bash-completion/completions/dkms \
     usr/share/doc/dkms-ts/hooks.md etc/dkms/framework.conf; do
     check "install.sh installed $f" inst_has "$f"

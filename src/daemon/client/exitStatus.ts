@@ -27,7 +27,8 @@ export function exitStatusFor(result: ClientResult): number {
       if (response.kernels.some((kernel) => kernel.result === 'aborted')) return EXIT.noDaemon;
       return response.kernels.every((kernel) => kernel.result === 'ok') ? EXIT.ok : EXIT.failed;
     case 'error':
-      if (response.code === 'SHUTTING_DOWN') return EXIT.noDaemon;
+      // not taken at all (stopping, every slot busy, closed before it arrived): do it yourself
+      if (['SHUTTING_DOWN', 'BUSY', 'IDLE_TIMEOUT'].includes(response.code)) return EXIT.noDaemon;
       if (response.code === 'BAD_REQUEST' || response.code === 'BAD_JSON') return EXIT.usage;
       return EXIT.failed;
   }

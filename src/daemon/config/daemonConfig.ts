@@ -1,10 +1,16 @@
+import { dirname, join } from 'node:path';
 import { parse } from 'ini';
 import { z } from 'zod';
 import { parallelJobs, resolvePaths, type FrameworkConf } from '../../core/framework.js';
 import type { DkmsPaths } from '../../core/paths.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/dkms/dkmsd.conf';
+/** The control socket: every request; root only. */
 export const DEFAULT_SOCKET = '/run/dkms/dkmsd.sock';
+
+/** The status socket (anyone may ask for status) sits beside the control socket. */
+export const statusSocketFor = (controlSocket: string): string =>
+  join(dirname(controlSocket), 'dkmsd-status.sock');
 /** Below systemd/dkmsd.service's TimeoutStopSec=90s, which then kills what is left. */
 export const DEFAULT_STOP_TIMEOUT_SEC = 80;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -44,8 +50,13 @@ export const configFileSchema = z
     install_tree: path,
     /** Where framework.conf and per-module overrides are. @default '/etc/dkms' */
     conf_dir: path,
-    /** @default '/run/dkms/dkmsd.sock' (env DKMSD_SOCKET) */
+    /** The control socket, root only. @default '/run/dkms/dkmsd.sock' (env DKMSD_SOCKET) */
     socket: path,
+    /**
+     * The status socket, for everyone.
+     * @default 'dkmsd-status.sock' beside `socket` (env DKMSD_STATUS_SOCKET)
+     */
+    status_socket: path,
     /** Builds at once. @default the `make -j` budget (CPUs) */
     concurrency: integer(1),
     /** `make -j` slots shared by all builds. @default framework.conf parallel_jobs, else CPUs */
@@ -77,7 +88,10 @@ export interface DaemonConfig {
   file: string | undefined;
   paths: DkmsPaths;
   framework: FrameworkConf;
+  /** The control socket (mode 0600): every request. */
   socket: string;
+  /** The status socket (mode 0666): `status` only. */
+  statusSocket: string;
   concurrency: number;
   makeJobs: number;
   debounceMs: number;
@@ -143,12 +157,15 @@ export function resolveDaemonConfig(
     source.env,
   );
   const makeJobs = file.make_jobs ?? parallelJobs(framework);
+  const socket = file.socket ?? (source.env['DKMSD_SOCKET'] || DEFAULT_SOCKET);
   const frameworkAll = framework.autoinstall_all_kernels;
   return {
     file: source.file,
     paths,
     framework,
-    socket: file.socket ?? (source.env['DKMSD_SOCKET'] || DEFAULT_SOCKET),
+    socket,
+    statusSocket:
+      file.status_socket ?? (source.env['DKMSD_STATUS_SOCKET'] || statusSocketFor(socket)),
     concurrency: file.concurrency ?? makeJobs,
     makeJobs,
     debounceMs: file.debounce_ms ?? 1000,

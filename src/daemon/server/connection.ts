@@ -14,10 +14,13 @@ export interface ConnectionOptions {
   handlers: RequestHandlers;
   logger: Logger;
   maxLineBytes: number;
-  /** Closes a connection that has no request in progress and sends nothing for this long. */
+  /**
+   * Closes a connection that has no request in progress and completes no request line for
+   * this long (bytes without a newline do not count: a slow drip is closed too).
+   */
   idleTimeoutMs: number;
-  /** Why mutating requests are refused right now, if they are. */
-  mutatingRefusal: () => string | undefined;
+  /** Set when this connection may only ask for status: why other requests are refused. */
+  readOnly: string | undefined;
 }
 
 /** Requests read but not answered yet; a client that floods the socket is cut off. */
@@ -56,39 +59,52 @@ export class Connection {
     this.armIdle();
   }
 
-  /** Says goodbye to a client (the daemon is stopping); `message` answers a pending request. */
+  /** No request in progress or waiting: the connection can be closed without losing work. */
+  get idle(): boolean {
+    return !this.working && this.lines.length === 0;
+  }
+
+  /** Says goodbye to a client; `message` answers a pending request, or says why when idle. */
   close(message?: Response): void {
     if (this.closed) return;
-    if (message && this.working) this.write(message);
+    if (message) this.write(message);
+    this.closed = true;
+    this.hangUp();
+  }
+
+  /** Stops reading (the rest of what the client sends is never read), flushes, closes. */
+  private hangUp(): void {
+    this.clearIdle();
+    this.socket.pause();
     this.socket.end();
     this.socket.destroySoon();
   }
 
   private onData(chunk: Buffer): void {
+    if (this.closed) return;
     const lines = this.decoder.push(chunk);
     if (lines === 'too-large') {
-      this.write(
+      this.lines.length = 0;
+      this.close(
         errorResponse(
           'TOO_LARGE',
           `a request line may be at most ${this.options.maxLineBytes} bytes`,
         ),
       );
-      this.socket.end();
       return;
     }
     this.lines.push(...lines.filter((line) => line.trim() !== ''));
     if (this.lines.length > MAX_PENDING_REQUESTS) {
       this.lines.length = 0;
-      this.write(
+      this.close(
         errorResponse(
           'TOO_LARGE',
           `more than ${MAX_PENDING_REQUESTS} requests waiting for an answer`,
         ),
       );
-      this.socket.end();
       return;
     }
-    void this.drain();
+    if (this.lines.length > 0) void this.drain();
   }
 
   private async drain(): Promise<void> {
@@ -124,10 +140,8 @@ export class Connection {
       return errorResponse('BAD_REQUEST', problems.join('; '));
     }
     const request = parsed.data;
-    if (isMutating(request)) {
-      const refusal = this.options.mutatingRefusal();
-      if (refusal) return errorResponse('NOT_PERMITTED', refusal);
-    }
+    if (isMutating(request) && this.options.readOnly)
+      return errorResponse('NOT_PERMITTED', this.options.readOnly);
     this.options.logger.debug({ request }, 'request');
     try {
       return await dispatch(this.options.handlers, request);
@@ -145,13 +159,13 @@ export class Connection {
   private armIdle(): void {
     this.clearIdle();
     if (this.closed || this.working) return;
-    this.idleTimer = setTimeout(() => {
-      this.write(
-        errorResponse('IDLE_TIMEOUT', `no request for ${this.options.idleTimeoutMs} ms; closing`),
-      );
-      this.socket.end();
-      this.socket.destroySoon();
-    }, this.options.idleTimeoutMs);
+    this.idleTimer = setTimeout(
+      () =>
+        this.close(
+          errorResponse('IDLE_TIMEOUT', `no request for ${this.options.idleTimeoutMs} ms; closing`),
+        ),
+      this.options.idleTimeoutMs,
+    );
   }
 
   private clearIdle(): void {

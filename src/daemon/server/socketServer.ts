@@ -1,23 +1,23 @@
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
-import { connect, createServer, type Server } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import { MAX_LINE_BYTES } from '../../protocol/framing.js';
+import { encodeLine } from '../../protocol/framing.js';
 import { errorResponse, type RequestHandlers } from '../../protocol/messages.js';
 import { Connection } from './connection.js';
-import { mutatingRefusal } from './socketGuard.js';
-import { unixSocketPath } from '../systemd/listenFds.js';
+import { readOnlyRefusal, rightsAtAccept, type ListenerSpec } from './socketRights.js';
+
+/** The longest request line; a request is a few hundred bytes. */
+export const MAX_REQUEST_BYTES = 64 * 1024;
 
 export interface SocketServerOptions {
-  /** The socket's path (also where the permission check looks when systemd made it). */
-  path: string;
-  /** A listening socket passed by systemd (LISTEN_FDS). */
-  listenFd: number | undefined;
+  /** The sockets to serve, each with the rights its connections get. */
+  listeners: ListenerSpec[];
   handlers: RequestHandlers;
   logger: Logger;
-  /** @default 30000 */
+  /** A connection with no request in progress that sends no complete line this long is closed. @default 5000 */
   idleTimeoutMs?: number;
-  /** @default 64 */
+  /** Connections per socket; at the limit the oldest idle one makes room. @default 64 */
   maxConnections?: number;
 }
 
@@ -33,79 +33,133 @@ function answering(path: string): Promise<boolean> {
   });
 }
 
-export class SocketServer {
-  private server: Server | undefined;
-  private readonly connections = new Set<Connection>();
-  private ownsPath = false;
-  /** Where the socket file is: the configured path, or where systemd made it. */
-  private path: string;
+interface Listening {
+  spec: ListenerSpec;
+  server: Server;
+  /** Oldest first. */
+  connections: Set<Connection>;
+  ownsPath: boolean;
+}
 
-  constructor(private readonly options: SocketServerOptions) {
-    this.path = options.path;
-  }
+/**
+ * dkmsd's sockets: a control socket only root can reach and a status socket anyone can. A
+ * connection's rights are decided once, when it is accepted (socketRights.ts), and each
+ * socket has its own connection limit, so clients of one never crowd out the other.
+ */
+export class SocketServer {
+  private readonly listening: Listening[] = [];
+  private warned = false;
+
+  constructor(private readonly options: SocketServerOptions) {}
 
   async start(): Promise<void> {
-    const { path, listenFd, logger } = this.options;
-    const server = createServer((socket) => this.accept(socket));
-    server.maxConnections = this.options.maxConnections ?? 64;
-    server.on('error', (error) => logger.error({ err: error }, 'socket server error'));
-    this.server = server;
-    if (listenFd !== undefined) {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen({ fd: listenFd }, () => resolve());
-      });
-      this.path = unixSocketPath(listenFd) ?? this.path;
-      logger.info({ socket: this.path, fd: listenFd }, 'listening on the socket systemd passed');
-      return;
-    }
-    mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
-    await this.clearStale(path);
-    // Created 0600 from the start: no window in which anyone else can connect.
-    const umask = process.umask(0o177);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(path, () => resolve());
-      });
-    } finally {
-      process.umask(umask);
-    }
-    chmodSync(path, 0o600);
-    this.ownsPath = true;
-    logger.info({ socket: path }, 'listening');
+    for (const spec of this.options.listeners) this.listening.push(await this.listen(spec));
+  }
+
+  /** Where the control socket is (the one systemd passed, or the configured path). */
+  get controlPath(): string | undefined {
+    return this.listening.find((l) => l.spec.rights === 'control')?.spec.path;
+  }
+
+  get statusPath(): string | undefined {
+    return this.listening.find((l) => l.spec.rights === 'status')?.spec.path;
   }
 
   /** No new connections; the ones open keep their pending replies. */
   stopAccepting(): void {
-    this.server?.close();
+    for (const listening of this.listening) listening.server.close();
   }
 
-  /** Ends every connection (with a last message) and removes the socket file we made. */
+  /** Ends every connection (with a last message) and removes the socket files we made. */
   closeAll(): void {
-    for (const connection of this.connections)
-      connection.close(errorResponse('SHUTTING_DOWN', 'dkmsd is stopping'));
-    this.connections.clear();
-    if (this.ownsPath) {
-      try {
-        unlinkSync(this.path);
-      } catch {
-        // already gone
+    for (const listening of this.listening) {
+      for (const connection of listening.connections)
+        connection.close(errorResponse('SHUTTING_DOWN', 'dkmsd is stopping'));
+      listening.connections.clear();
+      if (listening.ownsPath) {
+        try {
+          unlinkSync(listening.spec.path);
+        } catch {
+          // already gone
+        }
+        listening.ownsPath = false;
       }
-      this.ownsPath = false;
     }
   }
 
-  private accept(socket: import('node:net').Socket): void {
+  private async listen(spec: ListenerSpec): Promise<Listening> {
+    const { logger } = this.options;
+    const listening: Listening = {
+      spec,
+      server: createServer((socket) => this.accept(listening, socket)),
+      connections: new Set(),
+      ownsPath: false,
+    };
+    const { server } = listening;
+    server.on('error', (error) => logger.error({ err: error }, 'socket server error'));
+    const bind = (target: { fd: number } | string): Promise<void> =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(target, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    if (spec.fd !== undefined) {
+      await bind({ fd: spec.fd });
+      logger.info(
+        { socket: spec.path, fd: spec.fd, rights: spec.rights },
+        'listening on a socket systemd passed',
+      );
+      return listening;
+    }
+    mkdirSync(dirname(spec.path), { recursive: true, mode: 0o755 });
+    await this.clearStale(spec.path);
+    // Created 0600 from the start: no window in which anyone else can connect.
+    const umask = process.umask(0o177);
+    try {
+      await bind(spec.path);
+    } finally {
+      process.umask(umask);
+    }
+    chmodSync(spec.path, spec.rights === 'control' ? 0o600 : 0o666);
+    listening.ownsPath = true;
+    logger.info({ socket: spec.path, rights: spec.rights }, 'listening');
+    return listening;
+  }
+
+  private accept(listening: Listening, socket: Socket): void {
+    const { logger } = this.options;
+    const max = this.options.maxConnections ?? 64;
+    if (listening.connections.size >= max) {
+      const idle = [...listening.connections].find((connection) => connection.idle);
+      if (!idle) {
+        // Every connection waits for an answer: this one is turned away, not reset.
+        socket.end(encodeLine(errorResponse('BUSY', `${max} requests in progress; try again`)));
+        socket.destroySoon();
+        return;
+      }
+      logger.debug(
+        { socket: listening.spec.path },
+        'connection limit: closing the oldest idle one',
+      );
+      idle.close(errorResponse('IDLE_TIMEOUT', 'closed to make room for a new connection'));
+      listening.connections.delete(idle);
+    }
+    const { rights, warning } = rightsAtAccept(listening.spec);
+    if (warning && !this.warned) {
+      this.warned = true;
+      logger.warn(warning);
+    }
     const connection = new Connection(socket, {
       handlers: this.options.handlers,
-      logger: this.options.logger,
-      maxLineBytes: MAX_LINE_BYTES,
-      idleTimeoutMs: this.options.idleTimeoutMs ?? 30_000,
-      mutatingRefusal: () => mutatingRefusal(this.path),
+      logger,
+      maxLineBytes: MAX_REQUEST_BYTES,
+      idleTimeoutMs: this.options.idleTimeoutMs ?? 5_000,
+      readOnly: rights === 'control' ? undefined : readOnlyRefusal(this.controlPath ?? 'of dkmsd'),
     });
-    this.connections.add(connection);
-    socket.once('close', () => this.connections.delete(connection));
+    listening.connections.add(connection);
+    socket.once('close', () => listening.connections.delete(connection));
     connection.start();
   }
 

@@ -3,18 +3,30 @@ import { readFileSync, readlinkSync } from 'node:fs';
 /** The first socket systemd passes (sd_listen_fds: SD_LISTEN_FDS_START). */
 export const SD_LISTEN_FDS_START = 3;
 
+/** A listening socket systemd passed, with its FileDescriptorName= when it has one. */
+export interface PassedSocket {
+  fd: number;
+  name: string | undefined;
+}
+
 /**
- * The listening socket systemd passed, if it passed one to this process (LISTEN_PID is ours).
- * The variables are removed so child processes do not take the socket for theirs.
+ * The listening sockets systemd passed, if it passed them to this process (LISTEN_PID is
+ * ours), named by LISTEN_FDNAMES. The variables are removed so child processes do not take
+ * the sockets for theirs.
  */
-export function takeListenFd(
+export function takeListenFds(
   env: NodeJS.ProcessEnv = process.env,
   pid: number = process.pid,
-): number | undefined {
+): PassedSocket[] {
   const count = Number(env['LISTEN_FDS']);
   const forUs = Number(env['LISTEN_PID']) === pid;
+  const names = (env['LISTEN_FDNAMES'] ?? '').split(':');
   for (const name of ['LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES']) delete env[name];
-  return forUs && Number.isInteger(count) && count >= 1 ? SD_LISTEN_FDS_START : undefined;
+  if (!forUs || !Number.isInteger(count) || count < 1) return [];
+  return Array.from({ length: count }, (_, i) => ({
+    fd: SD_LISTEN_FDS_START + i,
+    name: names[i] || undefined,
+  }));
 }
 
 /**
