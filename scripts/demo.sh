@@ -201,7 +201,7 @@ const mv = (r) => `${r.module}/${r.version} for ${r.kernel}`;
 const describe = {
   "dkmsd started": (r) => `running kernel ${r.runningKernel}`,
   "catch-up finished": (r) => `${r.kernels.join(" ")}: ${r.installed} installed, ${r.failed} failed`,
-  "kernel headers appeared": (r) => r.kernels.join(" "),
+  "kernel headers appeared": (r) => `${r.kernel} (${r.headers})`,
   "planned builds": (r) => `${r.jobs.join(" ")} for ${r.kernel}`,
   "build started": mv,
   "build finished": (r) => `${mv(r)}: ${r.status} in ${(r.durationMs / 1000).toFixed(1)} s`,

@@ -52,8 +52,13 @@ trap 'rm -f "$dkms_hook_log"' EXIT
 trap 'exit 130' HUP INT TERM
 
 # dkms_hook_kver_problem KVER: why KVER is not a kernel release we can safely put into paths
-# and commands; nothing when it is one.
+# and commands; nothing when it is one. The same rule as src/util/names.ts (test/util/names.test.ts
+# holds them together).
 dkms_hook_kver_problem() {
+    if [ "${#1}" -gt 200 ]; then
+        echo 'it is longer than 200 characters'
+        return
+    fi
     case $1 in
         '') echo 'it is empty' ;;
         */*) echo 'it contains "/"' ;;

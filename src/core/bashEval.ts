@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseDeclareOutput } from './declareParser.js';
+import { shellQuote } from '../util/shell.js';
 
 /**
  * Evaluates shell configuration files (dkms.conf, framework.conf) the way dkms does: each
@@ -64,9 +65,6 @@ const PRELUDE = [
   '}',
 ].join('\n');
 
-/** A bash single-quoted word. */
-const quote = (value: string): string => `'${value.replace(/\0/g, '').replace(/'/g, `'\\''`)}'`;
-
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** The bash script that evaluates these requests. */
@@ -74,14 +72,14 @@ export function driverScript(requests: readonly BashEvalRequest[]): string {
   const lines = [PRELUDE];
   let white: string | undefined;
   requests.forEach((request, id) => {
-    const whitelist = `__dkms_white=(${request.whitelist.map(quote).join(' ')})`;
+    const whitelist = `__dkms_white=(${request.whitelist.map(shellQuote).join(' ')})`;
     if (whitelist !== white) lines.push(whitelist);
     white = whitelist;
     const assignments = Object.entries(request.variables)
       .filter(([name]) => NAME.test(name))
-      .map(([name, value]) => `${name}=${quote(value)}`);
+      .map(([name, value]) => `${name}=${shellQuote(value)}`);
     const files = request.files.map((file) =>
-      quote(`${hasCarriageReturn(file) ? 'c' : 's'}:${file}`),
+      shellQuote(`${hasCarriageReturn(file) ? 'c' : 's'}:${file}`),
     );
     lines.push(
       `printf 'B\\0%s\\0' ${id} >&3; printf '\\0\\1B%s\\0' ${id} >&2`,

@@ -1,3 +1,4 @@
+import { realpathSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { PACKAGE_VERSION as VERSION } from '../core/version.js';
@@ -23,6 +24,7 @@ import type { SdNotifier } from './systemd/sdNotify.js';
 import { kernelLooksGone } from './watch/kernelProbe.js';
 import { KernelTracker } from './watch/kernelTracker.js';
 import { KernelWatcher } from './watch/kernelWatcher.js';
+import { settleHeaders } from './watch/headersSettle.js';
 import type { KernelProbe } from './watch/kernelProbe.js';
 import { listOwed } from '../core/finishLedger.js';
 import { isKernelRelease } from '../util/names.js';
@@ -70,6 +72,8 @@ export class Daemon implements DaemonCore {
   private phase: 'starting' | 'catching-up' | 'running' | 'stopping' = 'starting';
   private catchUpDone: Promise<void> = Promise.resolve();
   private stopped: Promise<void> | undefined;
+  /** What was last logged about a kernel's incomplete headers. */
+  private readonly incompleteSeen = new Map<string, string>();
 
   constructor(
     private readonly config: DaemonConfig,
@@ -140,7 +144,7 @@ export class Daemon implements DaemonCore {
     this.watcher.on('settled', () => void this.reconcile());
     await this.watcher.start();
     this.kernels.refresh();
-    this.watcher.watchKernelDirs(this.kernelDirsToWatch());
+    this.updateWatches();
     logger.info(
       {
         version: VERSION,
@@ -213,7 +217,7 @@ export class Daemon implements DaemonCore {
   reconcile(): Promise<void> {
     if (this.phase === 'stopping') return Promise.resolve();
     const changes = this.kernels.refresh();
-    this.watcher.watchKernelDirs(this.kernelDirsToWatch());
+    this.updateWatches();
     // Headers purged from a kernel that is otherwise gone too (no image, no in-tree modules):
     // the kernel was removed, even though dkms's own files keep its directory alive.
     const leftovers = changes.headersLost.filter((kernel) =>
@@ -231,12 +235,16 @@ export class Daemon implements DaemonCore {
           this.logger.error({ err: error, kernel }, 'kernel removal failed'),
         );
     }
-    const fresh = changes.buildable;
-    if (fresh.length > 0) {
-      this.logger.info({ kernels: fresh.map((probe) => probe.kernel) }, 'kernel headers appeared');
-      this.scheduler
-        .request(fresh)
-        .catch((error: unknown) => this.logger.error({ err: error }, 'kernel run failed'));
+    for (const probe of changes.buildable) void this.buildWhenSettled(probe);
+    for (const kernel of changes.waitingForHeaders) {
+      const { incomplete } = this.kernels.all().get(kernel) ?? {};
+      const seen = incomplete ? `${incomplete.dir}:${incomplete.missing.join(',')}` : '';
+      if (incomplete && this.incompleteSeen.get(kernel) !== seen)
+        this.logger.info(
+          { kernel, headers: incomplete.dir, missing: incomplete.missing },
+          'kernel headers incomplete',
+        );
+      this.incompleteSeen.set(kernel, seen);
     }
     if (changes.waitingForHeaders.length > 0)
       this.logger.debug({ kernels: changes.waitingForHeaders }, 'kernels without headers');
@@ -256,6 +264,44 @@ export class Daemon implements DaemonCore {
           probe.headers === undefined || kernelLooksGone(installTree, bootDir, probe.kernel),
       )
       .map((probe) => probe.kernel);
+  }
+
+  /**
+   * Headers that just became ready are built against only once they have been quiet for
+   * `debounce_ms`: a package manager may still be unpacking them. If they stop being ready,
+   * the kernel waits again (the next look at the tree reports it anew).
+   */
+  private async buildWhenSettled(probe: KernelProbe): Promise<void> {
+    const { installTree } = this.ctx.paths;
+    const settled = await settleHeaders({
+      quietMs: this.config.debounceMs,
+      probe: () => this.kernels.probe(probe.kernel),
+      installTree,
+      signal: this.abort.signal,
+    });
+    if (this.phase === 'stopping') return;
+    if (!settled) {
+      this.logger.info({ kernel: probe.kernel }, 'kernel headers did not settle; waiting');
+      this.kernels.forget(probe.kernel);
+      return;
+    }
+    this.incompleteSeen.delete(probe.kernel);
+    this.logger.info({ kernel: probe.kernel, headers: settled.headers }, 'kernel headers appeared');
+    this.scheduler
+      .request([settled])
+      .catch((error: unknown) => this.logger.error({ err: error }, 'kernel run failed'));
+  }
+
+  /** The kernel directories to watch, and where incomplete headers should get what they lack. */
+  private updateWatches(): void {
+    const waiting = this.kernels.incompleteWatchDirs().map((dir) => {
+      try {
+        return realpathSync(dir);
+      } catch {
+        return dir;
+      }
+    });
+    this.watcher.watchKernelDirs(this.kernelDirsToWatch(), [...new Set(waiting)]);
   }
 
   status(): DaemonStatus {

@@ -3,12 +3,8 @@ import { join, relative } from 'node:path';
 import type { DkmsConf } from '../conf/dkmsConf.js';
 import type { DkmsContext } from '../core/context.js';
 import { expectedCompression } from '../engine/moduleFile.js';
-import {
-  headersPackageHint,
-  headersPresent,
-  kernelSourceDir,
-  readKernelConfig,
-} from '../kernel/kernel.js';
+import { headersPackageHint, kernelSourceDir, readKernelConfig } from '../kernel/kernel.js';
+import { headersState } from '../kernel/headers.js';
 import { readCertificate } from '../sign/certificate.js';
 import { splitSignature, verifySignature } from '../sign/moduleSignature.js';
 import { isFile, kernelConfigFor, readSigningInputs } from '../sign/signingInputs.js';
@@ -46,7 +42,7 @@ export async function gatherKernelFacts(
     kernel,
     installTree: ctx.paths.installTree,
     headersDir,
-    headersPresent: headersPresent(headersDir),
+    headersPresent: headersState(headersDir).state === 'ready',
     headersPackage: headersPackageHint(kernel, ctx.distro),
     configPath,
     wantsSignatures: kernelWantsSignatures(config),

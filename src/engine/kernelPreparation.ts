@@ -1,18 +1,28 @@
 import { DkmsError } from '../core/errors.js';
 import type { DkmsContext } from '../core/context.js';
-import { headersPresent, kernelSourceDir } from '../kernel/kernel.js';
+import { kernelSourceDir } from '../kernel/kernel.js';
+import { headersState } from '../kernel/headers.js';
 import { prepareSigning, type ActiveSigning } from '../sign/signer.js';
 import { kernelConfigFor } from '../sign/signingInputs.js';
 import { join } from 'node:path';
 
-/** dkms's prepare_kernel: the headers must be there (exit 21, upstream's wording). */
+/**
+ * dkms's prepare_kernel: the headers must be ready (kernel/headers.ts, the rule dkmsd uses
+ * too; exit 21, upstream's wording, and what is missing when they are incomplete).
+ */
 export function requireHeaders(ctx: DkmsContext, kernel: string): void {
   const sourceDir = kernelSourceDir(ctx.paths.installTree, kernel, ctx.kernelSourceDir);
-  if (headersPresent(sourceDir)) return;
+  const headers = headersState(sourceDir);
+  if (headers.state === 'ready') return;
   const lib = join(ctx.paths.installTree, kernel);
   throw new DkmsError(
     'HEADERS_MISSING',
     `Your kernel headers for kernel ${kernel} cannot be found at ${lib}/build or ${lib}/source.\nPlease install your distribution's kernel headers package matching ${kernel}, or use the --kernelsourcedir option to tell DKMS where it's located.`,
+    headers.state === 'incomplete'
+      ? {
+          hint: `${sourceDir} is incomplete (no ${headers.missing.join(', ')}): if its package is being installed, try again once it is.`,
+        }
+      : {},
   );
 }
 

@@ -7,11 +7,6 @@ export function kernelSourceDir(installTree: string, kernel: string, override?: 
   return override || join(installTree, kernel, 'build');
 }
 
-/** dkms's check: headers are usable when `<build>/include` exists. */
-export function headersPresent(sourceDir: string): boolean {
-  return existsSync(join(sourceDir, 'include'));
-}
-
 /** The config file dkms exposes as $kernel_config: auto.conf when present, else .config. */
 export function kernelConfigPath(sourceDir: string, override?: string): string {
   if (override) return override;

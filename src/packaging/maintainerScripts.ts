@@ -1,5 +1,5 @@
 import type { ModuleVersionRef } from '../core/stateTree.js';
-import { shQuote } from './names.js';
+import { shellQuote } from '../util/shell.js';
 
 /**
  * Shell run after a source package is installed: load the prebuilt modules it ships (if any),
@@ -8,14 +8,14 @@ import { shQuote } from './names.js';
  */
 export function installModuleScript(ref: ModuleVersionRef, prebuiltTarball?: string): string {
   const load = prebuiltTarball
-    ? `if [ -f ${shQuote(prebuiltTarball)} ]; then
-	dkms ldtarball ${shQuote(prebuiltTarball)} --force ||
+    ? `if [ -f ${shellQuote(prebuiltTarball)} ]; then
+	dkms ldtarball ${shellQuote(prebuiltTarball)} --force ||
 		echo "dkms: loading the prebuilt modules failed, building from source" >&2
 fi
 `
     : '';
-  return `NAME=${shQuote(ref.module)}
-VERSION=${shQuote(ref.version)}
+  return `NAME=${shellQuote(ref.module)}
+VERSION=${shellQuote(ref.version)}
 ${load}if [ -z "$(dkms status -m "$NAME" -v "$VERSION")" ]; then
 	dkms add -m "$NAME" -v "$VERSION"
 fi
@@ -42,8 +42,8 @@ done
 
 /** Shell run before a source package is removed: every build of this version goes. */
 export function removeModuleScript(ref: ModuleVersionRef): string {
-  return `NAME=${shQuote(ref.module)}
-VERSION=${shQuote(ref.version)}
+  return `NAME=${shellQuote(ref.module)}
+VERSION=${shellQuote(ref.version)}
 if [ -n "$(dkms status -m "$NAME" -v "$VERSION")" ]; then
 	dkms remove -m "$NAME" -v "$VERSION" --all || true
 fi
@@ -52,8 +52,8 @@ fi
 
 /** Shell that refreshes modules.dep for one kernel after modules were added or removed. */
 export const depmodScript = (kernel: string): string =>
-  `if [ -d /lib/modules/${shQuote(kernel)} ] && command -v depmod >/dev/null; then
-	depmod -a ${shQuote(kernel)} || true
+  `if [ -d /lib/modules/${shellQuote(kernel)} ] && command -v depmod >/dev/null; then
+	depmod -a ${shellQuote(kernel)} || true
 fi
 `;
 

@@ -47,9 +47,6 @@ export function checkDebianVersion(version: string): void {
 /** RPM versions cannot contain `-` (it separates the release); dkms 2.x-era specs used `_`. */
 export const rpmVersion = (version: string): string => version.replace(/-/g, '_');
 
-/** Single-quotes a value for /bin/sh. */
-export const shQuote = (value: string): string => `'${value.replace(/'/g, `'\\''`)}'`;
-
 /**
  * The kernel part of a tarball name, as upstream's make_tarball builds it:
  * `kernel<kver>-<arch>` joined with `-`, `source-only`, or `manykernels` when too long.

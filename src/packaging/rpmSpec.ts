@@ -1,6 +1,7 @@
 import type { ModuleVersionRef } from '../core/stateTree.js';
 import { installModuleScript, removeModuleScript } from './maintainerScripts.js';
-import { rpmVersion, shQuote } from './names.js';
+import { rpmVersion } from './names.js';
+import { shellQuote } from '../util/shell.js';
 
 /** `<m>-dkms`, the RPM mkrpm makes. */
 export const rpmPackageName = (ref: ModuleVersionRef): string => `${ref.module}-dkms`;
@@ -77,7 +78,7 @@ ${literal(installModuleScript(ref, input.prebuiltTarball))}
 ${literal(removeModuleScript(ref))}
 %posttrans
 # Reinstalling the same version runs the old package's %%preun after the new %%post: add it back.
-if [ -z "$(dkms status -m ${literal(shQuote(ref.module))} -v ${literal(shQuote(ref.version))})" ]; then
+if [ -z "$(dkms status -m ${literal(shellQuote(ref.module))} -v ${literal(shellQuote(ref.version))})" ]; then
 ${literal(installModuleScript(ref, input.prebuiltTarball))}fi
 `;
 }

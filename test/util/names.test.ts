@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
   isKernelRelease,
@@ -7,6 +9,7 @@ import {
   moduleWordProblem,
   relativePathProblem,
 } from '../../src/util/names.js';
+import { repoRoot } from '../helpers/roots.js';
 
 describe('names: the one rule for what becomes a path component', () => {
   it('accepts real module names, versions and kernel releases', () => {
@@ -56,5 +59,58 @@ describe('names: the one rule for what becomes a path component', () => {
     assert.match(relativePathProblem('a/../../b') ?? '', /\.\./);
     assert.match(relativePathProblem('..') ?? '', /\.\./);
     assert.match(relativePathProblem('a\0') ?? '', /NUL/);
+  });
+});
+
+const SAMPLES = [
+  '6.1.0-47-amd64',
+  '6.12.7+deb13-cloud-amd64',
+  '5.14.0-427.13.1.el9_4.x86_64',
+  '6.9.3-arch1-1',
+  '6.1~rc1',
+  '',
+  '.',
+  '..',
+  '../../etc',
+  '6/1',
+  '6..1',
+  '6.1 0',
+  '6.1\t0',
+  'linux',
+  '-6.1',
+  '6.1$x',
+  '6.1;reboot',
+  "6.1'",
+  '6.1é',
+  `6.${'1'.repeat(198)}`,
+  `6.${'1'.repeat(199)}`,
+];
+
+/** What the hooks' shell library says of each value: its problem, or '' for a valid one. */
+function hookProblems(values: string[]): string[] {
+  const lib = join(repoRoot, 'hooks', 'lib', 'dkms-hook-lib.sh');
+  const out = execFileSync(
+    'sh',
+    [
+      '-c',
+      'dkms_hook_lib=$0; . "$dkms_hook_lib"; for k in "$@"; do printf "%s\\0" "$(dkms_hook_kver_problem "$k")"; done',
+      lib,
+      ...values,
+    ],
+    { encoding: 'utf8' },
+  );
+  return out.split('\0').slice(0, -1);
+}
+
+describe('one rule for kernel releases: the code and the hooks agree', () => {
+  it('accepts and refuses the same values', () => {
+    const problems = hookProblems(SAMPLES);
+    SAMPLES.forEach((value, i) => {
+      assert.equal(
+        problems[i] === '',
+        isKernelRelease(value),
+        `${JSON.stringify(value)}: hooks say "${problems[i]}"`,
+      );
+    });
   });
 });

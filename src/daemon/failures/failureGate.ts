@@ -4,6 +4,8 @@ import type { AutoinstallJob } from '../../engine/autoinstallPlan.js';
 import type { DkmsContext } from '../../core/context.js';
 import type { BuildRef, ModuleVersionRef } from '../../core/stateTree.js';
 import type { KernelProbe } from '../watch/kernelProbe.js';
+import { join } from 'node:path';
+import { headersStamp, headersState } from '../../kernel/headers.js';
 import { buildFingerprint } from './fingerprint.js';
 import type { FailureMemory, FailureRecord } from './failureMemory.js';
 
@@ -42,12 +44,15 @@ export class FailureGate {
       remembered: [] as FailureRecord[],
       settled: new Map<string, JobResult>(),
     };
+    // One look at the headers for the whole plan: they are the same for every job.
+    let headers: string | undefined;
     for (const job of jobs) {
       const forced = options.forced.some((ref) => ref.module === job.module);
+      headers ??= options.retry || forced ? undefined : this.headersStamp(probe);
       const record =
-        options.retry || forced
+        options.retry || forced || headers === undefined
           ? undefined
-          : this.memory.lookup(this.ref(probe, job), this.fingerprint(probe, job));
+          : this.memory.lookup(this.ref(probe, job), this.fingerprint(job, headers));
       if (!record) {
         result.jobs.push(job);
         continue;
@@ -70,9 +75,11 @@ export class FailureGate {
       return;
     }
     if (NOT_A_VERDICT.has(result.error.code)) return;
+    // Failed against headers that are not whole (still unpacking?): says nothing of the module.
+    if (!probe.headers || headersState(probe.headers).state !== 'ready') return;
     this.memory.remember({
       ...ref,
-      fingerprint: this.fingerprint(probe, job),
+      fingerprint: this.fingerprint(job, this.headersStamp(probe)),
       code: result.error.code,
       message: result.error.message,
       ...(result.error.logPath ? { logPath: result.error.logPath } : {}),
@@ -88,11 +95,19 @@ export class FailureGate {
     return { module: job.module, version: job.version, kernel: probe.kernel, arch: this.arch };
   }
 
-  private fingerprint(probe: KernelProbe, ref: ModuleVersionRef): string {
+  /** The headers' trees: the build tree and, on Debian, the kernel's `source` (-common). */
+  private headersStamp(probe: KernelProbe): string {
+    return headersStamp([
+      probe.headers ?? '',
+      join(this.ctx.paths.installTree, probe.kernel, 'source'),
+    ]);
+  }
+
+  private fingerprint(ref: ModuleVersionRef, headers: string): string {
     return buildFingerprint({
       sourceDir: this.ctx.tree.sourceLink(ref),
       confDir: this.ctx.paths.confDir,
-      headersDir: probe.headers ?? '',
+      headersStamp: headers,
     });
   }
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -20,27 +21,23 @@ const real = (path: string): string => {
 
 /**
  * What a build's outcome depends on, cheaply: the module source (its directory and
- * dkms.conf), the conf overrides directory and the kernel headers. A failed build is tried
- * again only when this changes. Package managers replace files by renaming, which changes
- * the directory's mtime. The headers count as their Makefile, the config make reads and the
- * symbol versions: a build started while dpkg was still unpacking them (the Makefile there,
- * include/config/auto.conf not yet) is tried again once they are complete.
+ * dkms.conf), the conf overrides directory and the kernel headers (every directory of their
+ * trees: headers that were still being unpacked when the build failed have changed since).
+ * A failed build is tried again only when this changes. Package managers replace files by
+ * renaming, which changes the directory's mtime.
  */
 export function buildFingerprint(input: {
   sourceDir: string;
   confDir: string;
-  headersDir: string;
+  /** The stamp of the headers' trees (kernel/headers.ts headersStamp). */
+  headersStamp: string;
 }): string {
   const source = real(input.sourceDir);
-  const headers = real(input.headersDir);
   return [
     source,
     stamp(source),
     stamp(join(source, 'dkms.conf')),
     stamp(input.confDir),
-    headers,
-    stamp(join(headers, 'Makefile')),
-    stamp(join(headers, 'include', 'config', 'auto.conf')),
-    stamp(join(headers, 'Module.symvers')),
+    createHash('sha256').update(input.headersStamp).digest('hex').slice(0, 32),
   ].join('|');
 }

@@ -1,53 +1,67 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { isKernelRelease } from '../../util/names.js';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { headersState } from '../../kernel/headers.js';
+import { installedKernels } from '../../kernel/kernels.js';
 
 /** A kernel directory of the install tree and where its headers are, if anywhere. */
 export interface KernelProbe {
   kernel: string;
-  /** The build tree to compile against; undefined while the kernel has no headers. */
+  /** The build tree to compile against; undefined while the kernel has no ready headers. */
   headers: string | undefined;
   /** True when `headers` is not `<install_tree>/<kver>/build` (builds get --kernelsourcedir). */
   headersElsewhere: boolean;
+  /**
+   * Headers that are there but not ready (kernel/headers.ts): still being unpacked, or
+   * broken. `watch` are the directories where what is missing should appear.
+   */
+  incomplete?: { dir: string; missing: string[]; watch: string[] } | undefined;
+}
+
+const isDir = (path: string): boolean => {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+};
+
+/** The nearest directory that exists on the way to `path` inside `root`. */
+function nearestDir(root: string, path: string): string {
+  let dir = dirname(path);
+  while (dir.length > root.length && !isDir(dir)) dir = dirname(dir);
+  return dir;
 }
 
 /**
- * Where a kernel's headers are: `<install_tree>/<kver>/build` when its Makefile resolves
- * (a dangling link does not count), else `<source_tree>/linux-headers-<kver>` (Debian) or
- * `<source_tree>/kernels/<kver>` (Fedora).
+ * Where a kernel's headers are: `<install_tree>/<kver>/build`, else
+ * `<source_tree>/linux-headers-<kver>` (Debian) or `<source_tree>/kernels/<kver>` (Fedora),
+ * the first that is ready to build against (kernel/headers.ts: the rule dkms uses too). A
+ * tree that is there but not ready is reported as `incomplete`.
  */
 export function probeKernel(installTree: string, sourceTree: string, kernel: string): KernelProbe {
-  const build = join(installTree, kernel, 'build');
-  if (existsSync(join(build, 'Makefile')))
-    return { kernel, headers: build, headersElsewhere: false };
-  for (const dir of [
-    join(sourceTree, `linux-headers-${kernel}`),
-    join(sourceTree, 'kernels', kernel),
-  ]) {
-    if (existsSync(join(dir, 'Makefile'))) return { kernel, headers: dir, headersElsewhere: true };
+  const candidates = [
+    { dir: join(installTree, kernel, 'build'), elsewhere: false },
+    { dir: join(sourceTree, `linux-headers-${kernel}`), elsewhere: true },
+    { dir: join(sourceTree, 'kernels', kernel), elsewhere: true },
+  ];
+  let incomplete: KernelProbe['incomplete'];
+  for (const { dir, elsewhere } of candidates) {
+    if (!isDir(dir)) continue;
+    const state = headersState(dir);
+    if (state.state === 'ready') return { kernel, headers: dir, headersElsewhere: elsewhere };
+    if (incomplete) continue;
+    const missing = state.state === 'missing' ? ['include/'] : state.missing;
+    const watch = [...new Set(missing.map((item) => nearestDir(dir, join(dir, item))))];
+    incomplete = { dir, missing, watch };
   }
-  return { kernel, headers: undefined, headersElsewhere: false };
+  return { kernel, headers: undefined, headersElsewhere: false, incomplete };
 }
 
 /** Every kernel directory of the install tree, probed; one readdir and a few stats each. */
 export function probeKernels(installTree: string, sourceTree: string): Map<string, KernelProbe> {
-  const found = new Map<string, KernelProbe>();
-  let names: string[];
-  try {
-    names = readdirSync(installTree);
-  } catch {
-    return found;
-  }
-  for (const name of names.sort()) {
-    if (!isKernelRelease(name)) continue;
-    try {
-      if (!statSync(join(installTree, name)).isDirectory()) continue;
-    } catch {
-      continue;
-    }
-    found.set(name, probeKernel(installTree, sourceTree, name));
-  }
-  return found;
+  return new Map(
+    installedKernels(installTree).map((name) => [name, probeKernel(installTree, sourceTree, name)]),
+  );
 }
 
 export interface KernelChanges {

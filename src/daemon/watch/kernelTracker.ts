@@ -47,6 +47,16 @@ export class KernelTracker {
     return changes;
   }
 
+  /** Forgets what was seen of a kernel, so the next look reports it again if it is ready. */
+  forget(kernel: string): void {
+    this.probes.delete(kernel);
+  }
+
+  /** Directories where what incomplete headers lack should appear. */
+  incompleteWatchDirs(): string[] {
+    return [...this.probes.values()].flatMap((probe) => probe.incomplete?.watch ?? []);
+  }
+
   all(): ReadonlyMap<string, KernelProbe> {
     return this.probes;
   }
@@ -63,6 +73,9 @@ export class KernelTracker {
   headersHint(kernel: string): string {
     const dir = join(this.options.installTree, kernel);
     if (!isDir(dir)) return `${dir} does not exist: kernel ${kernel} is not installed.`;
+    const { incomplete } = this.probe(kernel);
+    if (incomplete)
+      return `The headers of kernel ${kernel} at ${incomplete.dir} are incomplete (no ${incomplete.missing.join(', ')}): is their package still being unpacked? dkmsd builds once they are complete.`;
     return `No headers for kernel ${kernel}: ${join(dir, 'build', 'Makefile')} does not resolve. Install ${headersPackageHint(kernel, this.options.distro)}.`;
   }
 

@@ -23,7 +23,8 @@ export interface KernelWatcherOptions {
  * (headers packages come and go; so does `<source_tree>/kernels` on Fedora), the boot
  * directory (images come and go), and the kernel directories the daemon names: those waiting
  * for headers (to see `build` appear) and those with headers but no image left (their `build`
- * going away means the kernel is gone). Says when things settle.
+ * going away means the kernel is gone), plus the directories where incomplete headers (being
+ * unpacked) should get what they lack. Says when things settle.
  */
 export class KernelWatcher extends EventEmitter<KernelWatcherEvents> {
   private timer: NodeJS.Timeout | undefined;
@@ -43,9 +44,15 @@ export class KernelWatcher extends EventEmitter<KernelWatcherEvents> {
     return Promise.resolve();
   }
 
-  /** Watch exactly these kernel directories besides the roots. */
-  watchKernelDirs(kernels: readonly string[]): void {
-    const wanted = new Set(kernels.map((kernel) => join(this.options.installTree, kernel)));
+  /**
+   * Watch exactly these kernel directories besides the roots, and `extra` directories
+   * (absolute: where incomplete headers should get what they lack).
+   */
+  watchKernelDirs(kernels: readonly string[], extra: readonly string[] = []): void {
+    const wanted = new Set([
+      ...kernels.map((kernel) => join(this.options.installTree, kernel)),
+      ...extra,
+    ]);
     for (const [dir, watcher] of this.kernelDirs) {
       if (!wanted.has(dir)) {
         this.kernelDirs.delete(dir);
