@@ -114,6 +114,13 @@ describe('dkmsd: two sockets, rights fixed when a connection is accepted', () =>
     assert.equal((await dkmsd(['status', '--socket', status])).code, 0);
   });
 
+  it('a client that sends more requests than it waits for is cut off', async () => {
+    const greedy = await openRaw(status);
+    greedy.socket.write('{"type":"status"}\n'.repeat(200));
+    await greedy.closed;
+    assert.match(greedy.received(), /"code":"TOO_LARGE".*more than 64 requests/);
+  });
+
   it('idle clients never lock the hooks out: the oldest idle connection makes room', async () => {
     const idle = await Promise.all(Array.from({ length: 64 }, () => openRaw(control)));
     const crowd = await Promise.all(Array.from({ length: 100 }, () => openRaw(status)));
