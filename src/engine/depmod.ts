@@ -6,6 +6,8 @@ import { runTool } from '../core/exec.js';
 import {
   AFTER_INSTALL,
   AFTER_UNINSTALL,
+  FINISH_STEPS,
+  dropOwed,
   payDepmod,
   type FinishStep,
   type KernelArch,
@@ -89,7 +91,16 @@ export async function depmodAll(
 ): Promise<Map<string, DkmsError>> {
   const failures = new Map<string, DkmsError>();
   if (!ctx.depmod) return failures;
-  for (const kernel of new Set([...targets].map((target) => target.kernel))) {
+  const done = new Set<string>();
+  for (const target of targets) {
+    const { kernel } = target;
+    // A kernel whose module directory is gone owes nothing: there is nothing to index.
+    if (!existsSync(join(ctx.paths.installTree, kernel))) {
+      await dropOwed(ctx.paths.dkmsTree, target, FINISH_STEPS);
+      continue;
+    }
+    if (done.has(kernel)) continue;
+    done.add(kernel);
     try {
       await payKernelDepmod(ctx, kernel, { onlyIfOwed: true, announce: true });
     } catch (error) {

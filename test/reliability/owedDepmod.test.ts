@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { listOwed, owedSteps } from '../../src/core/finishLedger.js';
+import { AFTER_INSTALL, listOwed, markOwed, owedSteps } from '../../src/core/finishLedger.js';
 import { assertTree } from '../helpers/assertTree.js';
 import { ARCH, K47, dkms, dkmsBin, haveHeaders, makeRoots, type Roots } from '../helpers/roots.js';
 import { faultyDepmod, killGroup, spawnGroup, untilExists } from './helpers/faultTools.js';
@@ -81,6 +81,14 @@ describe(
       assert.equal(status.code, 0, status.stderr);
       assert.doesNotMatch(modulesDep(roots), /hello\.ko/);
       assert.ok(!owedSteps(roots.tree, K).includes('depmod'));
+    });
+
+    it('a kernel whose module directory is gone owes nothing any more', async () => {
+      const gone = { kernel: '6.0.0-99-gone', arch: ARCH };
+      await markOwed(roots.tree, gone, AFTER_INSTALL);
+      const uninstall = await dkms(roots, ['uninstall', 'hello/1.0', '-k', gone.kernel]);
+      assert.equal(uninstall.code, 0, uninstall.stderr);
+      assert.deepEqual(owedSteps(roots.tree, gone), []);
     });
   },
 );
