@@ -112,7 +112,8 @@ describe('dkmsd: finish steps are owed until done', { skip }, () => {
       headersDir(K50),
       ...roots.treeArgs,
     ]);
-    await untilExists(join(roots.tree, 'hello', '1.0', 'build'));
+    // (not build/: dkms add makes that one; the staging directory is made under the lock)
+    await untilExists(join(roots.tree, 'hello', '1.0', K50));
     symlinkSync(headersDir(K50), join(roots.lib, K50, 'build'));
     const outcome = await daemon.waitFor(finished(K50), 'K50 finished');
     const installed = await cli;
