@@ -28,6 +28,20 @@ describe('dkmsd.conf', () => {
     assert.equal(config.logLevel, 'debug');
     assert.equal(config.stateFile, '/srv/dkms/.dkmsd-failures.json');
     assert.equal(config.socket, '/run/dkms/dkmsd.sock');
+    assert.equal(config.statusSocket, '/run/dkms/dkmsd-status.sock');
+    assert.equal(config.stopTimeoutMs, 80_000);
+  });
+  it('puts the status socket beside the control socket unless told otherwise', () => {
+    assert.equal(
+      resolve('', {}, { DKMSD_SOCKET: '/tmp/x/control.sock' }).statusSocket,
+      '/tmp/x/dkmsd-status.sock',
+    );
+    const both = resolve('socket = /a/c.sock\nstatus_socket = /b/s.sock\nstop_timeout = 5\n');
+    assert.deepEqual(
+      [both.socket, both.statusSocket, both.stopTimeoutMs],
+      ['/a/c.sock', '/b/s.sock', 5000],
+    );
+    assert.throws(() => resolve('stop_timeout = 0\n'), ConfigError);
   });
   it('tells an unset command (detect the tool) from an empty one (disabled)', () => {
     assert.deepEqual(resolve('').initramfsCommand, { kind: 'auto' });
