@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { DkmsError, isDkmsError } from '../core/errors.js';
 import type { DkmsContext } from '../core/context.js';
 import { runTool } from '../core/exec.js';
+import { runningKernel } from '../kernel/kernels.js';
 import {
   AFTER_INSTALL,
   AFTER_UNINSTALL,
@@ -55,11 +56,17 @@ export async function runDepmod(ctx: DkmsContext, kernel: string): Promise<void>
 /**
  * What a change to a kernel's install tree owes it, recorded in the finish ledger before the
  * change starts (the install and uninstall plans' `owe` step). With --no-depmod the caller
- * has taken depmod on (as dkms 3.4, which then leaves no depmod-pending marker either).
+ * has taken depmod on (as dkms 3.4, which then leaves no depmod-pending marker either); a
+ * udev trigger is owed to the running kernel only.
  */
-export function finishOwedBy(ctx: DkmsContext, change: 'install' | 'uninstall'): FinishStep[] {
-  const steps = change === 'install' ? AFTER_INSTALL : AFTER_UNINSTALL;
-  return steps.filter((step) => step !== 'depmod' || ctx.depmod);
+export function finishOwedBy(
+  ctx: DkmsContext,
+  kernel: string,
+  change: 'install' | 'uninstall',
+): FinishStep[] {
+  return (change === 'install' ? AFTER_INSTALL : AFTER_UNINSTALL).filter(
+    (step) => (step !== 'depmod' || ctx.depmod) && (step !== 'udev' || kernel === runningKernel()),
+  );
 }
 
 /** depmod for a kernel through the finish ledger: clears what was owed before it ran. */

@@ -151,7 +151,7 @@ export async function gatherInstallFacts(
     force: Boolean(options.force),
     depmod: Boolean(options.depmod) && ctx.depmod,
     tag: String(process.pid),
-    owe: finishOwedBy(ctx, 'install'),
+    owe: finishOwedBy(ctx, ref.kernel, 'install'),
   };
 }
 

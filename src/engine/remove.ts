@@ -72,7 +72,7 @@ export async function gatherUninstallFacts(
     originals: [],
     badOriginals: [],
     backupDir: undefined,
-    owe: finishOwedBy(ctx, 'uninstall'),
+    owe: finishOwedBy(ctx, ref.kernel, 'uninstall'),
   };
   if (!facts.installed) return facts;
   const [outcome] = await loadConfs(ctx, [ref]);

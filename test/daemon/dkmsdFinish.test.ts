@@ -103,15 +103,11 @@ describe('dkmsd: finish steps are owed until done', { skip }, () => {
     // The new kernel's directory is there, its headers not yet (dkmsd waits for them); the
     // CLI builds against the headers directly and holds the module's lock while it does.
     mkdirSync(join(roots.lib, K50));
-    const cli = run(dkmsBin, [
-      'install',
-      'hello/1.0',
-      '-k',
-      K50,
-      '--kernelsourcedir',
-      headersDir(K50),
-      ...roots.treeArgs,
-    ]);
+    const cli = run(
+      dkmsBin,
+      ['install', 'hello/1.0', '-k', K50, '--kernelsourcedir', headersDir(K50), ...roots.treeArgs],
+      { DKMS_RUNNING_KERNEL: K50 },
+    );
     // (not build/: dkms add makes that one; the staging directory is made under the lock)
     await untilExists(join(roots.tree, 'hello', '1.0', K50));
     symlinkSync(headersDir(K50), join(roots.lib, K50, 'build'));

@@ -4,10 +4,22 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AFTER_INSTALL, listOwed, markOwed, owedSteps } from '../../src/core/finishLedger.js';
 import { assertTree } from '../helpers/assertTree.js';
-import { ARCH, K47, dkms, dkmsBin, haveHeaders, makeRoots, type Roots } from '../helpers/roots.js';
+import {
+  ARCH,
+  K47,
+  dkms as dkmsIn,
+  dkmsBin,
+  haveHeaders,
+  makeRoots,
+  type Roots,
+} from '../helpers/roots.js';
 import { faultyDepmod, killGroup, spawnGroup, untilExists } from './helpers/faultTools.js';
 
 const K = { kernel: K47, arch: ARCH };
+/** K47 is the running kernel here (a udev trigger is owed to the running kernel only). */
+const RUNNING = { DKMS_RUNNING_KERNEL: K47 };
+const dkms = (roots: Roots, args: string[], env: NodeJS.ProcessEnv = {}) =>
+  dkmsIn(roots, args, { ...RUNNING, ...env });
 const modulesDep = (roots: Roots): string => {
   const path = join(roots.lib, K47, 'modules.dep');
   return existsSync(path) ? readFileSync(path, 'utf8') : '';
@@ -26,6 +38,12 @@ describe(
     after(() => roots.cleanup());
 
     it('an install leaves only the initramfs and udev owed, for dkmsd', async () => {
+      const other = await dkms(roots, ['install', 'hello/1.0', '-k', K47], {
+        DKMS_RUNNING_KERNEL: '6.0.0-1-other',
+      });
+      assert.equal(other.code, 0, other.stderr);
+      assert.deepEqual(owedSteps(roots.tree, K), ['initramfs'], 'no udev: not the running kernel');
+      assert.equal((await dkms(roots, ['uninstall', 'hello/1.0', '-k', K47])).code, 0);
       const install = await dkms(roots, ['install', 'hello/1.0', '-k', K47]);
       assert.equal(install.code, 0, install.stderr);
       assert.deepEqual(owedSteps(roots.tree, K), ['initramfs', 'udev']);
