@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export function faultyDepmod(
   root: string,
   mode: 'hang' | 'fail',
-): { dir: string; started: string } {
+): { dir: string; started: string; release: string } {
   const dir = join(root, `fault-depmod-${mode}`);
   mkdirSync(dir, { recursive: true });
   const started = join(dir, 'depmod.started');
@@ -20,7 +20,7 @@ export function faultyDepmod(
       ? `echo "depmod: FATAL: injected failure" >&2\nexit 1\n`
       : `while [ ! -e '${dir}/depmod.release' ]; do sleep 0.05; done\nexec /sbin/depmod "$@"\n`;
   writeFileSync(join(dir, 'depmod'), `#!/bin/sh\n: >'${started}'\n${body}`, { mode: 0o755 });
-  return { dir, started };
+  return { dir, started, release: join(dir, 'depmod.release') };
 }
 
 /** Polls until `path` exists; rejects after `timeoutMs` (a hang guard, never an assertion). */
@@ -52,4 +52,47 @@ export async function killGroup(child: ChildProcess): Promise<void> {
     // already gone
   }
   await exited;
+}
+
+/** Every live descendant of `pid` (from /proc), deepest last. */
+function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const found: number[] = [];
+  const walk = (parent: number): void => {
+    for (const child of children.get(parent) ?? []) {
+      found.push(child);
+      walk(child);
+    }
+  };
+  walk(pid);
+  return found;
+}
+
+/**
+ * What a power cut or `systemctl kill -s KILL` (the whole cgroup) does to a process: SIGKILL
+ * to it and everything it started, whatever process group they are in. Stopped first, so no
+ * one can start a new child in between.
+ */
+export function killTree(pid: number): void {
+  const signalAll = (signal: NodeJS.Signals): void => {
+    for (const target of [pid, ...descendants(pid)]) {
+      try {
+        process.kill(target, signal);
+      } catch {
+        // already gone
+      }
+    }
+  };
+  signalAll('SIGSTOP');
+  signalAll('SIGKILL');
 }
