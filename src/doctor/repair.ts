@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import type { DkmsContext } from '../core/context.js';
 import { toDkmsError } from '../core/errors.js';
 import { lockModule } from '../core/lock.js';
-import { runDepmod } from '../engine/depmod.js';
+import { payKernelDepmod } from '../engine/depmod.js';
 import { recoverModule } from '../engine/recovery.js';
 import type { Finding } from './findings.js';
 
@@ -64,7 +64,7 @@ async function applyRepair(ctx: DkmsContext, repair: Repair): Promise<string> {
       rmSync(repair.path, { force: true });
       return `removed ${repair.path}`;
     case 'depmod':
-      await runDepmod(ctx, repair.kernel);
+      await payKernelDepmod(ctx, repair.kernel);
       return `ran depmod for ${repair.kernel}`;
   }
 }

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import type { DkmsContext } from '../core/context.js';
 import { toDkmsError } from '../core/errors.js';
 import { lockModule } from '../core/lock.js';
-import { runDepmod } from './depmod.js';
+import { payKernelDepmod } from './depmod.js';
 import { clearJournal, journalPath, readJournal, type Journal } from './steps/journal.js';
 import { findModuleLitter, removeLitter } from './steps/litter.js';
 import { resumeJournal } from './steps/stepRunner.js';
@@ -45,7 +45,7 @@ export async function recoverModule(ctx: DkmsContext, module: string): Promise<M
   }
   for (const kernel of result.depmod) {
     try {
-      await runDepmod(ctx, kernel);
+      await payKernelDepmod(ctx, kernel);
     } catch (error) {
       ctx.reporter.warn(toDkmsError(error).message);
     }
