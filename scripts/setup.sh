@@ -8,7 +8,7 @@ cd "$(dirname "$(readlink -f "$0")")/.."
 PACKAGES=(
   linux-headers-6.1.0-47-amd64 linux-headers-6.1.0-50-amd64
   kmod build-essential bc patch openssl xz-utils zstd gzip cpio
-  systemd rpm initramfs-tools-core shellcheck dpkg-dev
+  systemd rpm initramfs-tools-core shellcheck dpkg-dev bubblewrap
   # The Debian package and its system tests (test/system/): lintian; a Debian 13 container
   # booted with systemd; a real kernel under qemu.
   lintian mmdebstrap systemd-container qemu-system-x86 linux-image-6.1.0-47-amd64

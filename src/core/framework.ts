@@ -23,6 +23,10 @@ export const FRAMEWORK_VARIABLES = [
   'mok_signing_key',
   'mok_certificate',
   'try_sign_modules',
+  // dkms-ts only: the build sandbox (docs/sandbox.md)
+  'build_sandbox',
+  'build_sandbox_exempt',
+  'build_sandbox_user',
 ] as const;
 
 export type FrameworkVariable = (typeof FRAMEWORK_VARIABLES)[number];

@@ -10,6 +10,7 @@ import type { BuildRef } from '../core/stateTree.js';
 import { addModule } from './add.js';
 import { planBuild } from './buildPlan.js';
 import { failBuild, runPlan } from './buildRunner.js';
+import { openBuildSandbox } from './buildSandbox.js';
 import type { DkmsContext } from '../core/context.js';
 import { crashPoint } from '../core/crashPoint.js';
 
@@ -105,13 +106,16 @@ export async function buildModule(
     kernelConfig: existsSync(configPath) ? configPath : undefined,
     stagingTag: `${process.pid}_${Date.now().toString(36)}`,
   });
+  const sandbox = await openBuildSandbox(ctx, plan);
   try {
-    await runPlan(ctx, plan, signing);
+    await runPlan(ctx, plan, signing, sandbox);
   } catch (error) {
-    if (error instanceof DkmsError) failBuild(plan, error);
+    if (error instanceof DkmsError) failBuild(plan, sandbox.explain(error, plan.logFile));
     // A raw fs error (ENOSPC while finishing a module...) must not leave the staging dir.
     rmSync(plan.stagingDir, { recursive: true, force: true });
     throw error;
+  } finally {
+    await sandbox.close();
   }
   crashPoint('build:staged');
   rmSync(plan.finalDir, { recursive: true, force: true });

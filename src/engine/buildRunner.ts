@@ -20,6 +20,7 @@ import type { ActiveSigning } from '../sign/signer.js';
 import { invokeCommand, makeLogHeader } from './invoke.js';
 import { finishModule, prepareFinishing } from './moduleFile.js';
 import { runBuildScript } from './scripts.js';
+import type { BuildSandbox } from './buildSandbox.js';
 
 /*
  * Running a build plan: copy the source, patch, PRE_BUILD, make, collect the modules into the
@@ -160,20 +161,23 @@ async function prepareWorkDir(ctx: DkmsContext, plan: BuildPlan): Promise<void> 
 /**
  * Runs a build plan as dkms 3.4's do_build does from the source copy on: patches, PRE_BUILD,
  * make, the modules stripped, signed and compressed into the staging dir, POST_BUILD.
+ * Patches, PRE_BUILD, make and POST_BUILD run inside `sandbox`.
  */
 export async function runPlan(
   ctx: DkmsContext,
   plan: BuildPlan,
   signing: ActiveSigning | undefined,
+  sandbox: BuildSandbox,
 ): Promise<void> {
   const { ref } = plan;
   const shownLog = plan.failedLogFile;
   await prepareWorkDir(ctx, plan);
+  await sandbox.enter();
   mkdirSync(dirname(plan.logFile), { recursive: true });
   appendLog(plan.logFile, makeLogHeader(ref.module, ref.version, ref.kernel, ref.arch));
   const env = await makeEnv(ctx, plan);
   const label = `${ref.module}/${ref.version} (${ref.kernel})`;
-  const invoke = { cwd: plan.workDir, env, logFile: plan.logFile };
+  const invoke = { cwd: plan.workDir, env, logFile: plan.logFile, wrap: sandbox.wrap };
 
   for (const patch of plan.patches) {
     if (!existsSync(patch.file)) {
@@ -201,6 +205,7 @@ export async function runPlan(
     shownLogFile: shownLog,
     buildDir: plan.workDir,
     env,
+    wrap: sandbox.wrap,
   });
   const status = await invokeCommand(ctx, plan.makeCommand, 'Building module(s)', {
     ...invoke,
@@ -221,6 +226,7 @@ export async function runPlan(
       );
     }
   }
+  sandbox.checkBuilt(plan.modules.map((module) => module.builtFile));
   crashPoint('build:made');
   const moduleDir = join(plan.stagingDir, 'module');
   mkdirSync(moduleDir, { recursive: true });
@@ -235,6 +241,7 @@ export async function runPlan(
     shownLogFile: shownLog,
     buildDir: plan.workDir,
     env,
+    wrap: sandbox.wrap,
   });
 }
 

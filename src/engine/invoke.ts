@@ -52,6 +52,8 @@ export interface InvokeOptions {
   logFile?: string | undefined;
   /** A label for the terminal progress line. */
   progressLabel?: string | undefined;
+  /** Confines the command (the build sandbox); make.log and stdout show it unwrapped. */
+  wrap?: ((command: string, cwd: string) => string) | undefined;
 }
 
 /**
@@ -73,7 +75,7 @@ export async function invokeCommand(
   const ticker = progress
     ? setInterval(() => progress(`${label} ... ${elapsedTime(Date.now() - started)}`), 1000)
     : undefined;
-  const result = await runShell(command, {
+  const result = await runShell(options.wrap ? options.wrap(command, options.cwd) : command, {
     cwd: options.cwd,
     env: options.env,
     logFile,

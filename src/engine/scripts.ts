@@ -56,6 +56,8 @@ export interface ScriptOptions {
   shownLogFile?: string;
   buildDir?: string;
   env?: Record<string, string | undefined>;
+  /** Confines PRE_BUILD/POST_BUILD (the build sandbox). */
+  wrap?: ((command: string, cwd: string) => string) | undefined;
 }
 
 /**
@@ -84,7 +86,7 @@ export async function runBuildScript(
       ctx,
       `cd ${where.runDir}/ && ${where.run}`,
       `Running the ${kind} script`,
-      { cwd: where.runDir, env, logFile: options.logFile },
+      { cwd: where.runDir, env, logFile: options.logFile, wrap: options.wrap },
     );
     if (status !== 0) {
       ctx.reporter.info(`Consult ${options.shownLogFile ?? options.logFile} for more information.`);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { assertTree } from '../helpers/assertTree.js';
@@ -205,6 +205,12 @@ describe('engine lifecycle with real kernel headers', { skip }, () => {
 
   it('runs PRE_BUILD/POST_BUILD/POST_ADD/PRE_INSTALL/POST_INSTALL/POST_REMOVE', async () => {
     roots.addFixture('prepost-1.0');
+    // PRE_BUILD/POST_BUILD append to the record outside the build dir: the sandbox forbids it
+    mkdirSync(join(roots.confDir, 'framework.conf.d'), { recursive: true });
+    writeFileSync(
+      join(roots.confDir, 'framework.conf.d', 'prepost.conf'),
+      'build_sandbox_exempt="prepost"\n',
+    );
     const record = join(roots.root, 'record.txt');
     const env = { DKMS_FIXTURE_RECORD: record };
     assert.equal((await dkms(roots, ['add', 'prepost/1.0'], env)).code, 0);
