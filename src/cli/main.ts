@@ -33,6 +33,7 @@ const commands: Record<Action, () => Promise<Command>> = {
   ldtarball: async () => (await import('../commands/tarball.js')).ldtarball,
   generate_mok: async () => (await import('../commands/generateMok.js')).generateMok,
   doctor: async () => (await import('../commands/doctor.js')).doctor,
+  sign: async () => (await import('../commands/sign.js')).sign,
   mkdeb: async () => (await import('../commands/packages.js')).mkdeb,
   mkbmdeb: async () => (await import('../commands/packages.js')).mkbmdeb,
   mkdsc: async () => (await import('../commands/packages.js')).mkdsc,

@@ -18,6 +18,7 @@ export const ACTIONS = [
   'kernel_postinst',
   'kernel_prerm',
   'doctor',
+  'sign',
   'mkdeb',
   'mkbmdeb',
   'mkdsc',

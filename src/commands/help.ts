@@ -5,7 +5,7 @@ export { DKMS_VERSION as VERSION } from '../core/version.js';
 export const USAGE = `Usage: dkms [action] [options]
   [action]  = { add | remove | build | unbuild | install | uninstall | match |
                autoinstall | mktarball | ldtarball | status | generate_mok |
-               kernel_preinst | kernel_postinst | kernel_prerm | doctor |
+               kernel_preinst | kernel_postinst | kernel_prerm | doctor | sign |
                mkdeb | mkbmdeb | mkdsc | mkrpm | mkkmp | mkdriverdisk }
   [options] = [-m module] [-v module-version] [-k kernel-version] [-a arch]
               [-c dkms.conf-location] [-q] [--force] [--force-version-override] [--all]
@@ -104,6 +104,13 @@ initramfs, shadowing, commands interrupted halfway and their leftovers. Each fin
 the fix; --verbose also lists passed checks. Exit 1 when something is wrong (an error).
 --fix finishes interrupted commands, deletes their leftovers and runs the depmod that is
 missing, then checks again. --json: docs/doctor.md.`,
+  sign: `dkms sign --all | -m MODULE [-v VERSION] [-k KERNEL[/ARCH]]...
+Re-signs installed modules with the signing key framework.conf names now (mok_signing_key,
+mok_certificate; default DKMS_TREE/mok.key and mok.pub), e.g. after enrolling a new MOK:
+cuts off the old signature, signs with sign-file, keeps the compression, and replaces the
+built copy in DKMS_TREE and the installed one. Kernels without CONFIG_MODULE_SIG_HASH are
+skipped. No rebuild, no depmod; an initramfs holding the modules needs regenerating.
+Exit 1 when a module could not be signed. See docs/signing.md.`,
   mkdeb: `dkms mkdeb MODULE/VERSION [-k KERNEL[/ARCH]]... | --all [--source-only | --binaries-only]
 Builds DKMS_TREE/MODULE/VERSION/deb/MODULE-dkms_VERSION_all.deb with dpkg-deb: the source in
 /usr/src/MODULE-VERSION, a postinst running dkms add/build/install for every kernel with

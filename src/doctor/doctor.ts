@@ -12,6 +12,7 @@ import { kernelFindings, secureBootFindings } from './kernelChecks.js';
 import { gatherKernelLitter, gatherModuleInterruption } from './gatherInterruptions.js';
 import { interruptionFindings, kernelLitterFindings } from './interruptionChecks.js';
 import { moduleFindings } from './moduleChecks.js';
+import { signerFindings } from './signerChecks.js';
 
 /** What doctor asks the system that tests replace. */
 export interface DoctorProbes {
@@ -61,7 +62,9 @@ async function secureBootFacts(
           })),
         )
       : [];
-  return { state, enrollment };
+  const enrolledKeys =
+    state === 'enabled' || state === 'disabled' ? await probe.enrolledKeys?.() : undefined;
+  return { state, enrollment, enrolledKeys };
 }
 
 /**
@@ -94,9 +97,8 @@ export async function runDoctor(ctx: DkmsContext, options: DoctorOptions = {}): 
       gatherKernelFacts(ctx, kernel, initramfsOf, builds.filter((b) => b.kernel === kernel).length),
     ),
   );
-  const findings: Finding[] = secureBootFindings(
-    await secureBootFacts(probes.secureBoot, kernelFacts),
-  );
+  const secureBoot = await secureBootFacts(probes.secureBoot, kernelFacts);
+  const findings: Finding[] = secureBootFindings(secureBoot);
   for (const module of (options.modules ?? ctx.tree.modules()).filter((m) =>
     existsSync(ctx.tree.moduleDir(m)),
   ))
@@ -134,6 +136,7 @@ export async function runDoctor(ctx: DkmsContext, options: DoctorOptions = {}): 
           }
         }
         findings.push(...moduleFindings(k, facts, defaultArch()));
+        findings.push(...signerFindings(secureBoot, k, facts, defaultArch()));
       }
     }
   } finally {

@@ -1,10 +1,10 @@
 import type { CertificateInfo } from '../sign/certificate.js';
 import type { SignatureVerdict } from '../sign/moduleSignature.js';
-import type { EnrollmentState, SecureBootState } from '../sign/secureBoot.js';
+import type { EnrolledKeys, EnrollmentState, SecureBootState } from '../sign/secureBoot.js';
 import type { SigningPlan } from '../sign/signingPlan.js';
 import type { ModuleCompression } from '../kernel/kernel.js';
 import type { InitramfsEntry } from './initramfs.js';
-import type { ContentFormat } from './moduleImage.js';
+import type { ContentFormat } from '../kernel/moduleImage.js';
 
 /** What doctor read about one kernel; the checks are pure functions of these facts. */
 export interface KernelFacts {
@@ -74,4 +74,6 @@ export interface SecureBootFacts {
   state: SecureBootState;
   /** Enrollment of each certificate some kernel signs with (only asked when enabled). */
   enrollment: { certificate: string; state: EnrollmentState }[];
+  /** Every enrolled (and queued) MOK's serial, when mokutil can list them. */
+  enrolledKeys?: EnrolledKeys | undefined;
 }

@@ -6,6 +6,7 @@ export function fileChecker(m: ModuleFacts, f: ModuleFileFacts, defaultArch: str
   const ref = { module: m.module, version: m.version, kernel: m.kernel, arch: m.arch };
   const reinstall = dkmsCommand('install', ref, defaultArch, '--force');
   const rebuild = `${dkmsCommand('unbuild', ref, defaultArch)} && ${dkmsCommand('install', ref, defaultArch)}`;
+  const resign = dkmsCommand('sign', ref, defaultArch);
   const finding = (check: CheckId, severity: Severity, message: string, fix?: string): Finding => ({
     check,
     severity,
@@ -17,7 +18,7 @@ export function fileChecker(m: ModuleFacts, f: ModuleFileFacts, defaultArch: str
     message,
     ...(fix ? { fix } : {}),
   });
-  return { finding, reinstall, rebuild, ref };
+  return { finding, reinstall, rebuild, resign, ref };
 }
 
 export type FileChecker = ReturnType<typeof fileChecker>;

@@ -12,6 +12,7 @@ export const CHECKS = [
   'vermagic',
   'built-matches-installed',
   'signature',
+  'signer-enrolled',
   'compression',
   'shadowing',
   'initramfs',

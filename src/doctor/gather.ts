@@ -14,7 +14,7 @@ import type { BuildRef } from '../core/stateTree.js';
 import type { InitramfsFacts, KernelFacts, ModuleFileFacts } from './facts.js';
 import { initramfsImage, type InitramfsLister } from './initramfs.js';
 import { modinfoMany } from './modinfo.js';
-import { readModuleImage, type ContentFormat } from './moduleImage.js';
+import { readModuleImage, type ContentFormat } from '../kernel/moduleImage.js';
 import {
   modulesByName,
   moduleNameOf,

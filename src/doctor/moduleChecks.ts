@@ -2,7 +2,7 @@ import { vermagicRelease } from './modinfo.js';
 import type { KernelFacts, ModuleFacts, ModuleFileFacts } from './facts.js';
 import { fileChecker, type FileChecker } from './fileChecker.js';
 import type { Finding } from './findings.js';
-import { suffixOf } from './moduleImage.js';
+import { suffixOf } from '../kernel/moduleImage.js';
 import { depAndShadowFindings, initramfsFinding } from './placementChecks.js';
 
 const describeCompression = (suffix: string): string => (suffix ? suffix.slice(1) : 'uncompressed');
@@ -59,7 +59,7 @@ function signatureFinding(k: KernelFacts, f: ModuleFileFacts, c: FileChecker): F
         'signature',
         'warning',
         `Signed by ${signer}, not by the configured certificate ${cert ?? ''}: it loads only if that key is enrolled.`,
-        `${c.rebuild} (re-signs with the configured key), or enroll the signer's certificate.`,
+        `${c.resign} (re-signs with the configured key), or enroll the signer's certificate.`,
       );
     case 'invalid':
       return c.finding(

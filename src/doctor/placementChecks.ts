@@ -4,7 +4,7 @@ import type { FileChecker } from './fileChecker.js';
 import type { Finding } from './findings.js';
 import { entriesForModule } from './initramfs.js';
 import { depmodCommand, initramfsUpdateCommand } from './kernelChecks.js';
-import { suffixOf } from './moduleImage.js';
+import { suffixOf } from '../kernel/moduleImage.js';
 import { depByName } from './modulesDep.js';
 
 /** Where the module sits among the kernel's modules: modules.dep, same-named modules, initramfs. */

@@ -114,7 +114,7 @@ export async function prepareFinishing(
 }
 
 /** Compresses in place; on failure the plain module is kept, as upstream does. */
-async function compress(
+export async function compress(
   ctx: DkmsContext,
   stored: string,
   suffix: Exclude<ModuleCompression, ''>,

@@ -1,16 +1,27 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Reporter } from '../core/host.js';
+import { normalizeSerial } from './certificate.js';
 import { runTool } from '../core/exec.js';
 
 export type SecureBootState = 'enabled' | 'disabled' | 'unsupported' | 'unknown';
 export type EnrollmentState = 'enrolled' | 'pending' | 'not-enrolled' | 'unknown';
+
+/** The serials (normalized, as modinfo's sig_key) of the keys shim knows. */
+export interface EnrolledKeys {
+  /** `mokutil --list-enrolled` */
+  enrolled: string[];
+  /** `mokutil --list-new`: queued, enrolled at the next boot once confirmed. */
+  pending: string[];
+}
 
 /** How dkms learns about Secure Boot; tests and sandboxes inject their own. */
 export interface SecureBootProbe {
   state(): Promise<SecureBootState>;
   /** Whether shim's MOK list holds the certificate (`mokutil --test-key`). */
   enrollment(certificate: string): Promise<EnrollmentState>;
+  /** Every enrolled MOK, or undefined when that cannot be known (no mokutil). */
+  enrolledKeys?(): Promise<EnrolledKeys | undefined>;
 }
 
 export interface SystemProbeOptions {
@@ -38,6 +49,21 @@ export function parseTestKey(text: string): EnrollmentState {
   if (/enrollment request|pending/i.test(text)) return 'pending';
   if (/is not enrolled/i.test(text)) return 'not-enrolled';
   return 'unknown';
+}
+
+/**
+ * The certificate serials in `mokutil --list-enrolled` / `--list-new` output (openssl's text:
+ * `Serial Number:` then hex bytes on the next line, or `Serial Number: 4660 (0x1234)`).
+ */
+export function parseMokSerials(text: string): string[] {
+  const serials: string[] = [];
+  for (const match of text.matchAll(
+    /Serial Number:[ \t]*(?:\n[ \t]*([0-9a-fA-F:]+)|\d+ \(0x([0-9a-fA-F]+)\))/g,
+  )) {
+    const hex = match[1] ?? match[2];
+    if (hex) serials.push(normalizeSerial(hex));
+  }
+  return serials;
 }
 
 /** The SecureBoot EFI variable: 4 attribute bytes, then 1 when enabled. */
@@ -102,6 +128,18 @@ export function systemSecureBootProbe(options: SystemProbeOptions = {}): SecureB
       if (list?.includes(der)) return 'enrolled';
       if (efivar('MokNew', SHIM_LOCK)?.includes(der)) return 'pending';
       return list ? 'not-enrolled' : 'unknown';
+    },
+    async enrolledKeys() {
+      const enrolled = await runTool(mokutil, ['--list-enrolled']);
+      if (enrolled.exitCode === 127) return undefined;
+      const text = `${enrolled.stdout}\n${enrolled.stderr}`;
+      // "MokListRT is empty" and the like: nothing enrolled; other failures: cannot tell
+      if (enrolled.exitCode !== 0 && !/is empty/i.test(text)) return undefined;
+      const pending = await runTool(mokutil, ['--list-new']);
+      return {
+        enrolled: parseMokSerials(text),
+        pending: pending.exitCode === 0 ? parseMokSerials(pending.stdout) : [],
+      };
     },
   };
 }

@@ -49,8 +49,10 @@ export async function signModule(
   ctx: DkmsContext,
   signing: ActiveSigning,
   file: string,
+  /** The name to print (a temporary copy is signed for `shownAs`). */
+  shownAs = file,
 ): Promise<boolean> {
-  ctx.reporter.info(`Signing module ${file}`);
+  ctx.reporter.info(`Signing module ${shownAs}`);
   const result = await runTool(signing.signFile, [
     signing.hash,
     signing.mok.key,
@@ -59,7 +61,7 @@ export async function signModule(
   ]);
   if (result.exitCode === 0) return true;
   ctx.reporter.warn(
-    `Failed to sign module '${file}'!\n${`${result.stdout}${result.stderr}`.trim()}`,
+    `Failed to sign module '${shownAs}'!\n${`${result.stdout}${result.stderr}`.trim()}`,
   );
   return false;
 }

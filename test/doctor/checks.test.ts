@@ -10,7 +10,7 @@ import {
 } from '../../src/doctor/kernelChecks.js';
 import { parseModinfo, vermagicRelease } from '../../src/doctor/modinfo.js';
 import { moduleFindings } from '../../src/doctor/moduleChecks.js';
-import { detectFormat } from '../../src/doctor/moduleImage.js';
+import { detectFormat } from '../../src/kernel/moduleImage.js';
 import { moduleNameOf, parseModulesDep } from '../../src/doctor/modulesDep.js';
 import { formatFindings } from '../../src/doctor/report.js';
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { MemoryReporter } from '../../src/core/host.js';
 import {
+  parseMokSerials,
   parseSbState,
   parseSecureBootVariable,
   parseTestKey,
@@ -36,6 +37,25 @@ describe('Secure Boot detection', () => {
       'pending',
     );
     assert.equal(parseTestKey('Failed to read /x\n'), 'unknown');
+  });
+
+  it('reads the serials of mokutil --list-enrolled (long and short serial forms)', () => {
+    const listing = [
+      '[key 1]',
+      'SHA1 Fingerprint: 6c:1a:...',
+      'Certificate:',
+      '    Data:',
+      '        Version: 3 (0x2)',
+      '        Serial Number:',
+      '            0a:71:41:ba:9e:00:2c:33:a1:5e:11:01:2b:3c:4d:5e:6f:70:81:92',
+      '        Signature Algorithm: sha256WithRSAEncryption',
+      '[key 2]',
+      'Certificate:',
+      '    Data:',
+      '        Serial Number: 4660 (0x1234)',
+    ].join('\n');
+    assert.deepEqual(parseMokSerials(listing), ['A7141BA9E002C33A15E11012B3C4D5E6F708192', '1234']);
+    assert.deepEqual(parseMokSerials('MokListRT is empty\n'), []);
   });
 
   it('reads the SecureBoot EFI variable (4 attribute bytes, then the value)', () => {

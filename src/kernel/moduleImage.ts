@@ -55,6 +55,8 @@ export async function readModuleImage(file: string): Promise<ModuleImage> {
   if (format === '.xz' || format === '.zst') {
     const result = await execa(format === '.xz' ? 'xz' : 'zstd', ['-dc', file], {
       encoding: 'buffer',
+      // a signed module ends in "~Module signature appended~\n": keep that newline
+      stripFinalNewline: false,
       reject: false,
       env: buildEnv(),
       extendEnv: false,
