@@ -16,11 +16,11 @@ _dkms() {
   cur=${COMP_WORDS[COMP_CWORD]}
   prev=${COMP_WORDS[COMP_CWORD - 1]}
   actions="add build install uninstall unbuild remove status match autoinstall mktarball
-    ldtarball generate_mok kernel_preinst kernel_postinst kernel_prerm doctor sign"
+    ldtarball generate_mok kernel_preinst kernel_postinst kernel_prerm doctor sign readiness"
   options="-m -v -k -a -c -j -q -V -h --all --force --force-version-override --verbose --json
     --templatekernel= --directive= --config= --archive= --kernelsourcedir= --dkmstree
     --sourcetree --installtree --confdir --no-depmod --modprobe-on-install --binaries-only
-    --source-only --rpm_safe_upgrade --symlink-modules --dry-run --fix --help --version"
+    --source-only --rpm_safe_upgrade --symlink-modules --dry-run --fix --policy --help --version"
   case $prev in
     -m)
       local tree m v

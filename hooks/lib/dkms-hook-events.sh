@@ -6,6 +6,7 @@
 # the paths package managers hand to their hooks.
 
 # A kernel (or its headers) was installed: build and install every autoinstall module for it.
+# Returns 1 only when modules failed and the policy is fail.
 dkms_hook_kernel_added() {
     dkms_hook_valid_kver "$1" || return 0
     dkms_hook_autoinstall_disabled "DKMS modules for kernel $1" && return 0
@@ -13,15 +14,44 @@ dkms_hook_kernel_added() {
         dkms_hook_say "dkms: headers for kernel $1 are not installed (no /lib/modules/$1/build); DKMS modules not built for it. Install them (e.g. linux-headers-$1) to build."
         return 0
     fi
+    if [ "$(dkms_hook_policy)" = defer ] && dkms_hook_defer "$1"; then
+        return 0
+    fi
     dkms_hook_say "dkms: installing DKMS modules for kernel $1"
     dkms_hook_notify kernel-added "$1" --wait --timeout "$(dkms_hook_timeout)"
     case $? in
         0) return 0 ;;
-        1) dkms_hook_daemon_failed "install some DKMS modules for kernel $1"; return 0 ;;
+        1)
+            dkms_hook_daemon_failed "install some DKMS modules for kernel $1"
+            dkms_hook_failure_status "$1"
+            return
+            ;;
     esac
     dkms_hook_dkms "building DKMS modules for kernel $1 (dkms kernel_postinst -k $1)" \
-        kernel_postinst -k "$1"
-    return 0
+        kernel_postinst -k "$1" && return 0
+    dkms_hook_failure_status "$1"
+}
+
+# autoinstall_failure=defer: the package manager does not wait for the build. dkmsd builds in
+# the background (holding off shutdown while it does); without dkmsd, a transient systemd unit
+# runs dkms kernel_postinst under systemd-inhibit. Returns 1 when neither is possible.
+dkms_hook_defer() {
+    if dkms_hook_notify kernel-added "$1"; then
+        dkms_hook_say "dkms: dkmsd builds the DKMS modules for kernel $1 in the background (autoinstall_failure=defer); 'dkms readiness -k $1' says when they are ready."
+        return 0
+    fi
+    if [ -n "$dkms_hook_dkms" ] && [ -d "${DKMS_HOOK_SYSTEMD_DIR:-/run/systemd/system}" ] &&
+        command -v systemd-run >/dev/null 2>&1 &&
+        dkms_hook_run systemd-run --no-block --quiet --collect \
+            --description="DKMS modules for kernel $1" \
+            systemd-inhibit --what=shutdown:sleep --mode=delay --who=dkms \
+            --why="Building DKMS modules for kernel $1" \
+            "$dkms_hook_dkms" kernel_postinst -k "$1"; then
+        dkms_hook_say "dkms: building the DKMS modules for kernel $1 in the background (autoinstall_failure=defer); 'dkms readiness -k $1' says when they are ready."
+        return 0
+    fi
+    dkms_hook_say "dkms: autoinstall_failure=defer, but neither dkmsd nor systemd can build in the background here: building now."
+    return 1
 }
 
 # A kernel is about to be removed: remove every DKMS module built for it.

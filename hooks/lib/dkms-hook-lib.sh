@@ -4,7 +4,8 @@
 # Sourced, not run. Each hook (Debian kernel hooks, kernel-install plugin, RPM file triggers,
 # pacman hooks, the module-package helper) turns its package manager's event into one of the
 # dkms_hook_* calls below. A call asks dkmsd first and runs dkms directly when no daemon answers;
-# it prints little on success, one clear line on failure, and never fails the package manager.
+# it prints little on success, one clear line on failure, and fails the package manager only
+# when framework.conf says autoinstall_failure=fail (docs/readiness.md).
 #
 # Environment (all optional):
 #   DKMS_BIN, DKMSD_BIN      the dkms / dkmsd to run (default: $dkms_hook_sbindir/..., else PATH)
@@ -213,16 +214,41 @@ dkms_hook_dkms() {
     return 1
 }
 
+# framework.conf's autoinstall_failure (fail, warn or defer), as dkms reads it; warn when dkms
+# cannot say. Asked once per hook run.
+dkms_hook_policy_value=
+dkms_hook_policy() {
+    if [ -z "$dkms_hook_policy_value" ]; then
+        [ -n "$dkms_hook_dkms" ] &&
+            dkms_hook_policy_value=$("$dkms_hook_dkms" readiness --policy </dev/null 2>/dev/null)
+        case $dkms_hook_policy_value in
+            fail | warn | defer) ;;
+            *) dkms_hook_policy_value=warn ;;
+        esac
+    fi
+    printf '%s\n' "$dkms_hook_policy_value"
+}
+
+# dkms_hook_failure_status KVER: after AUTOINSTALL modules failed for KVER, the hook's exit
+# status under the policy: 1 (the package manager reports the failure) for fail, else 0 (the
+# FAILED line already said it all).
+dkms_hook_failure_status() {
+    [ "$(dkms_hook_policy)" = fail ] || return 0
+    dkms_hook_say "dkms: autoinstall_failure=fail (framework.conf): failing so the package manager reports that kernel $1 is not ready; 'dkms readiness -k $1' lists what is missing."
+    return 1
+}
+
 # dkms_hook_each_line LIST CMD...: run "CMD... ITEM" for each non-empty line of LIST. Items are
-# never split at blanks or globbed, and CMD keeps the script's stdin.
+# never split at blanks or globbed, and CMD keeps the script's stdin. Returns 1 when any failed.
 dkms_hook_each_line() {
-    local list="$1" item
+    local list="$1" item status=0
     shift
     while IFS= read -r item <&3; do
-        [ -z "$item" ] || "$@" "$item" 3<&-
+        [ -z "$item" ] || "$@" "$item" 3<&- || status=1
     done 3<<EOF
 $list
 EOF
+    return $status
 }
 
 # shellcheck disable=SC2154  # dkms_hook_lib: set by the hook that sources this file

@@ -34,6 +34,7 @@ const commands: Record<Action, () => Promise<Command>> = {
   generate_mok: async () => (await import('../commands/generateMok.js')).generateMok,
   doctor: async () => (await import('../commands/doctor.js')).doctor,
   sign: async () => (await import('../commands/sign.js')).sign,
+  readiness: async () => (await import('../commands/readiness.js')).readiness,
   mkdeb: async () => (await import('../commands/packages.js')).mkdeb,
   mkbmdeb: async () => (await import('../commands/packages.js')).mkbmdeb,
   mkdsc: async () => (await import('../commands/packages.js')).mkdsc,

@@ -19,6 +19,7 @@ export const ACTIONS = [
   'kernel_prerm',
   'doctor',
   'sign',
+  'readiness',
   'mkdeb',
   'mkbmdeb',
   'mkdsc',
@@ -64,6 +65,8 @@ export interface DkmsArgs {
   verbose: boolean;
   quiet: boolean;
   json: boolean;
+  /** readiness --policy */
+  policy: boolean;
   version: boolean;
   help: boolean;
   /** Positional words that were neither action, module nor path. */
@@ -123,6 +126,7 @@ type Flag =
   | 'verbose'
   | 'quiet'
   | 'json'
+  | 'policy'
   | 'version'
   | 'help';
 
@@ -142,6 +146,7 @@ const flags: Record<string, Flag> = {
   '--quiet': 'quiet',
   '-q': 'quiet',
   '--json': 'json',
+  '--policy': 'policy',
   '--version': 'version',
   '-V': 'version',
   '--help': 'help',
@@ -191,6 +196,7 @@ export function parseArgs(argv: readonly string[]): DkmsArgs {
     verbose: false,
     quiet: false,
     json: false,
+    policy: false,
     version: false,
     help: false,
     extra: [],

@@ -24,6 +24,7 @@ import { kernelArches, requireRootForSystemTree } from './common.js';
 import { depmodAll } from '../engine/depmod.js';
 import { autoinstallPreviewLines } from './dryRun.js';
 import { errorText } from './errorText.js';
+import { autoinstallRunResult, recordReadiness } from '../engine/readiness.js';
 import type { Command } from './types.js';
 
 function replay(captured: MemoryReporter, to: Reporter): void {
@@ -91,7 +92,10 @@ export async function autoinstallKernel(
 ): Promise<AutoinstallRun | undefined> {
   const known = await knownModules(ctx, kernel, arch);
   // nothing to do (everything installed or not autoinstalled): no summary at all
-  if (!known.some((m) => !m.installed && m.autoinstall)) return undefined;
+  if (!known.some((m) => !m.installed && m.autoinstall)) {
+    await recordReadiness(ctx, autoinstallRunResult(kernel, arch, known, { jobs: [] }), 'dkms');
+    return undefined;
+  }
   const possible = autoinstallRun(known, () => ({ status: 'installed' }));
   const dependsOf = new Map(known.map((m) => [m.module, m.buildDepends]));
   const attempted = new Set(possible.attempts.map((ref) => ref.module));
@@ -99,6 +103,7 @@ export async function autoinstallKernel(
     ...ref,
     after: (dependsOf.get(ref.module) ?? []).filter((d) => attempted.has(d)),
   }));
+  await recordReadiness(ctx, autoinstallRunResult(kernel, arch, known, { jobs }), 'dkms');
   const unbuilt = new Set(
     jobs.filter((job) => !ctx.tree.isBuilt({ ...job, kernel, arch })).map((job) => job.module),
   );
@@ -138,6 +143,11 @@ export async function autoinstallKernel(
     if (result) results.set(job.module, result);
   }
 
+  await recordReadiness(
+    ctx,
+    autoinstallRunResult(kernel, arch, known, { jobs }, [...results.values()]),
+    'dkms',
+  );
   const run = autoinstallRun(known, (ref) => outcomeOf(results.get(ref.module)));
   let prepared = false;
   for (const ref of run.attempts) {

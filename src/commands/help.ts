@@ -5,7 +5,7 @@ export { DKMS_VERSION as VERSION } from '../core/version.js';
 export const USAGE = `Usage: dkms [action] [options]
   [action]  = { add | remove | build | unbuild | install | uninstall | match |
                autoinstall | mktarball | ldtarball | status | generate_mok |
-               kernel_preinst | kernel_postinst | kernel_prerm | doctor | sign |
+               kernel_preinst | kernel_postinst | kernel_prerm | doctor | sign | readiness |
                mkdeb | mkbmdeb | mkdsc | mkrpm | mkkmp | mkdriverdisk }
   [options] = [-m module] [-v module-version] [-k kernel-version] [-a arch]
               [-c dkms.conf-location] [-q] [--force] [--force-version-override] [--all]
@@ -111,6 +111,13 @@ cuts off the old signature, signs with sign-file, keeps the compression, and rep
 built copy in DKMS_TREE and the installed one. Kernels without CONFIG_MODULE_SIG_HASH are
 skipped. No rebuild, no depmod; an initramfs holding the modules needs regenerating.
 Exit 1 when a module could not be signed. See docs/signing.md.`,
+  readiness: `dkms readiness [-k KERNEL]... [--json] [--policy]
+Shows each kernel's readiness record: ready, missing-modules (which AUTOINSTALL modules
+failed, with their make.log) or building, as the last dkms autoinstall / kernel_postinst or
+dkmsd left it in DKMS_TREE/.readiness/KERNEL.json. Exit 0 when every kernel shown is ready,
+1 when one has missing modules, 3 when one is still building, 4 when one has no record.
+--policy prints framework.conf's autoinstall_failure (fail, warn or defer; default warn), which
+the package hooks follow. See docs/readiness.md.`,
   mkdeb: `dkms mkdeb MODULE/VERSION [-k KERNEL[/ARCH]]... | --all [--source-only | --binaries-only]
 Builds DKMS_TREE/MODULE/VERSION/deb/MODULE-dkms_VERSION_all.deb with dpkg-deb: the source in
 /usr/src/MODULE-VERSION, a postinst running dkms add/build/install for every kernel with

@@ -69,7 +69,12 @@ export const status: Command = async (ctx, args) => {
   }
   if (json) {
     const { DKMS_VERSION: VERSION } = await import('../core/version.js');
-    const document = json.statusDocument(ctx.paths, jsonEntries, `dkms-ts ${VERSION}`);
+    const document = json.statusDocument(
+      ctx.paths,
+      jsonEntries,
+      `dkms-ts ${VERSION}`,
+      json.kernelReadiness(ctx.paths, args.kernels),
+    );
     return { exitCode: 0, output: [JSON.stringify(document, null, 2)] };
   }
   return { exitCode: 0 };

@@ -23,10 +23,11 @@ export const FRAMEWORK_VARIABLES = [
   'mok_signing_key',
   'mok_certificate',
   'try_sign_modules',
-  // dkms-ts only: the build sandbox (docs/sandbox.md)
+  // dkms-ts only: the build sandbox (docs/sandbox.md) and the readiness policy (docs/readiness.md)
   'build_sandbox',
   'build_sandbox_exempt',
   'build_sandbox_user',
+  'autoinstall_failure',
 ] as const;
 
 export type FrameworkVariable = (typeof FRAMEWORK_VARIABLES)[number];

@@ -99,9 +99,11 @@ export class StateTree {
     return join(this.sourceLink(ref), 'dkms.conf');
   }
 
-  /** Module names (directories at the top of the tree). */
+  /** Module names (directories at the top of the tree; dot-names are dkms-ts's own state). */
   modules(): string[] {
-    return listDir(this.root).filter((name) => isDir(join(this.root, name)));
+    return listDir(this.root).filter(
+      (name) => !name.startsWith('.') && isDir(join(this.root, name)),
+    );
   }
 
   /** Versions of a module: directories except kernel-* links and original_module. */

@@ -12,6 +12,7 @@ import { kernelFindings, secureBootFindings } from './kernelChecks.js';
 import { gatherKernelLitter, gatherModuleInterruption } from './gatherInterruptions.js';
 import { interruptionFindings, kernelLitterFindings } from './interruptionChecks.js';
 import { moduleFindings } from './moduleChecks.js';
+import { readinessFindings } from './readinessChecks.js';
 import { signerFindings } from './signerChecks.js';
 
 /** What doctor asks the system that tests replace. */
@@ -108,7 +109,7 @@ export async function runDoctor(ctx: DkmsContext, options: DoctorOptions = {}): 
   const scratch = makeScratch(ctx);
   try {
     for (const k of kernelFacts) {
-      findings.push(...kernelFindings(k));
+      findings.push(...kernelFindings(k), ...readinessFindings(k));
       findings.push(...kernelLitterFindings(gatherKernelLitter(ctx, k.kernel)));
       for (const build of builds.filter((b) => b.kernel === k.kernel)) {
         const facts: ModuleFacts = {

@@ -1,3 +1,4 @@
+import type { ReadinessRecord } from '../core/readiness.js';
 import type { CertificateInfo } from '../sign/certificate.js';
 import type { SignatureVerdict } from '../sign/moduleSignature.js';
 import type { EnrolledKeys, EnrollmentState, SecureBootState } from '../sign/secureBoot.js';
@@ -30,6 +31,10 @@ export interface KernelFacts {
   initramfs: InitramfsFacts;
   /** How many dkms module builds are installed for this kernel. */
   installedModules: number;
+  /** The kernel's readiness record, when autoinstall has run for it (docs/readiness.md). */
+  readiness?: ReadinessRecord | undefined;
+  /** Whether this is the kernel running now. */
+  running?: boolean;
 }
 
 export type InitramfsFacts =

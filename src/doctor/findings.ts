@@ -6,6 +6,7 @@ export const CHECKS = [
   'secure-boot',
   'signing-setup',
   'headers',
+  'readiness',
   'modules-dep',
   'conf',
   'installed-file',

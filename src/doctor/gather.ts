@@ -2,6 +2,8 @@ import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { DkmsConf } from '../conf/dkmsConf.js';
 import type { DkmsContext } from '../core/context.js';
+import { readReadiness } from '../core/readiness.js';
+import { runningKernel } from '../kernel/kernels.js';
 import { expectedCompression } from '../engine/moduleFile.js';
 import { headersPackageHint, kernelSourceDir, readKernelConfig } from '../kernel/kernel.js';
 import { headersState } from '../kernel/headers.js';
@@ -56,6 +58,8 @@ export async function gatherKernelFacts(
     filesByName: modulesByName(libTree),
     initramfs: await initramfs(kernel),
     installedModules,
+    readiness: readReadiness(ctx.paths.dkmsTree, kernel),
+    running: kernel === runningKernel(),
   };
 }
 

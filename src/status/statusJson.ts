@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { DkmsConf } from '../conf/dkmsConf.js';
 import type { DkmsPaths } from '../core/paths.js';
+import { listReadiness, type ReadinessRecord } from '../core/readiness.js';
 import { failedLogPath, type StateTree } from '../core/stateTree.js';
 import {
   ANNOTATIONS,
@@ -66,6 +67,8 @@ export interface StatusDocument {
   generator: string;
   paths: { dkmsTree: string; sourceTree: string; installTree: string };
   entries: StatusJsonEntry[];
+  /** The readiness record of each kernel that has one (docs/readiness.md). */
+  readiness?: ReadinessRecord[];
 }
 
 function mtime(path: string): string | undefined {
@@ -166,6 +169,7 @@ export function statusDocument(
   paths: Pick<DkmsPaths, 'dkmsTree' | 'sourceTree' | 'installTree'>,
   entries: StatusJsonEntry[],
   generator: string,
+  readiness: ReadinessRecord[] = [],
 ): StatusDocument {
   return {
     schema: 'dkms-status',
@@ -177,5 +181,18 @@ export function statusDocument(
       installTree: paths.installTree,
     },
     entries,
+    readiness,
   };
+}
+
+/** The readiness records of the kernels still in the install tree (only `kernels` when given). */
+export function kernelReadiness(
+  paths: Pick<DkmsPaths, 'dkmsTree' | 'installTree'>,
+  kernels: readonly string[] = [],
+): ReadinessRecord[] {
+  return listReadiness(paths.dkmsTree).filter(
+    (record) =>
+      (kernels.length === 0 || kernels.includes(record.kernel)) &&
+      existsSync(join(paths.installTree, record.kernel)),
+  );
 }

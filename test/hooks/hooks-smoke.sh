@@ -33,6 +33,11 @@ touch "$work/root/lib/modules/$K47/modules.builtin"
 printf 'PACKAGE_NAME="hello"\nPACKAGE_VERSION="1.0"\n' >"$work/root/usr/src/hello-1.0/dkms.conf"
 cat >"$work/bin/dkms" <<'EOF'
 #!/bin/sh
+# the hooks ask for framework.conf's autoinstall_failure first; not recorded
+if [ "$*" = "readiness --policy" ]; then
+    echo "${FAKE_POLICY:-warn}"
+    exit 0
+fi
 printf '%s\n' "$*" >>"$FAKE_LOG/dkms"
 if [ "$1" = status ]; then
     [ -z "${FAKE_DKMS_STATUS:-}" ] || printf '%s\n' "$FAKE_DKMS_STATUS"
@@ -197,6 +202,47 @@ check "daemon reports failed modules: exit 0, no second build by dkms" is "$rc|$
 check "daemon reports failed modules: says so and shows its output" \
     has "$out" "fake dkmsd: notify kernel-added"
 check "daemon reports failed modules: one FAILED line" has "$out" "FAILED: dkmsd could not install some DKMS modules for kernel $K47"
+
+# --- autoinstall_failure: fail, warn (the default), defer --------------------------------------
+for hook in "$deb/kernel-postinst.d-dkms" "$deb/kernel-header_postinst.d-dkms" "$ki add"; do
+    # shellcheck disable=SC2086  # "$ki add" is two words on purpose
+    set -- $hook
+    run FAKE_POLICY=fail FAKE_DKMS_RC=11 -- "$@" "$K47" /boot/x
+    check "fail: $hook exits 1 when modules failed" is "$rc" 1
+    check "fail: $hook says why it fails" has "$out" "autoinstall_failure=fail (framework.conf)"
+    run FAKE_POLICY=fail FAKE_DKMSD_RC=1 -- "$@" "$K47" /boot/x
+    check "fail: $hook exits 1 when dkmsd reports failed modules" is "$rc|$dkms_calls" "1|"
+    run FAKE_POLICY=fail -- "$@" "$K47" /boot/x
+    check "fail: $hook exits 0 when every module built" is "$rc" 0
+    run FAKE_POLICY=warn FAKE_DKMS_RC=11 -- "$@" "$K47" /boot/x
+    check "warn: $hook exits 0 when modules failed, FAILED the last line" \
+        is "$rc|$(printf '%s\n' "$out" | tail -n 1 | grep -c "FAILED")" "0|1"
+    run FAKE_POLICY=defer FAKE_DKMSD_RC=0 -- "$@" "$K47" /boot/x
+    check "defer: $hook hands the kernel to dkmsd without waiting" \
+        is "$rc|$dkmsd_calls|$dkms_calls" "0|notify kernel-added $K47|"
+    run FAKE_POLICY=defer DKMS_HOOK_SYSTEMD_DIR=/nonexistent FAKE_DKMS_RC=11 -- "$@" "$K47" /boot/x
+    check "defer without dkmsd or systemd: builds now, exit 0 on failure" \
+        is "$rc|$dkms_calls" "0|kernel_postinst -k $K47"
+done
+cat >"$work/bin/systemd-run" <<'EOF'
+#!/bin/sh
+printf '%s\n' "$*" >>"$FAKE_LOG/systemd-run"
+EOF
+chmod 755 "$work/bin/systemd-run"
+mkdir -p "$work/systemd"
+run PATH="$work/bin:/usr/sbin:/usr/bin:/sbin:/bin" FAKE_POLICY=defer DKMS_HOOK_SYSTEMD_DIR="$work/systemd" \
+    -- "$deb/kernel-postinst.d-dkms" "$K47" /boot/x
+check "defer without dkmsd: a transient unit builds under systemd-inhibit" \
+    is "$rc|$dkms_calls|$(cat "$work/log/systemd-run")" \
+    "0||--no-block --quiet --collect --description=DKMS modules for kernel $K47 systemd-inhibit --what=shutdown:sleep --mode=delay --who=dkms --why=Building DKMS modules for kernel $K47 $work/bin/dkms kernel_postinst -k $K47"
+run FAKE_POLICY=fail FAKE_DKMS_RC=11 -- "$rpm" in <<<"/lib/modules/$K47/modules.builtin"
+check "fail: rpm trigger exits 1 when modules failed" is "$rc" 1
+run FAKE_POLICY=fail FAKE_DKMS_RC=11 -- "$pac" install <<<"usr/lib/modules/$K47/build/include/"
+check "fail: pacman hook exits 1 when modules failed" is "$rc" 1
+run FAKE_POLICY=warn FAKE_DKMS_RC=11 -- "$pac" install <<<"usr/lib/modules/$K47/build/include/"
+check "warn: pacman hook exits 0 when modules failed" is "$rc" 0
+run FAKE_POLICY=fail FAKE_DKMS_RC=1 -- "$deb/kernel-prerm.d-dkms" "$K47" /boot/x
+check "fail: removing a kernel never fails" is "$rc" 0
 
 # --- when hooks do nothing ---------------------------------------------------------------------
 run -- "$deb/kernel-postinst.d-dkms" "$K50" /boot/x
