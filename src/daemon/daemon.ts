@@ -12,6 +12,9 @@ import { FailureMemory } from './failures/failureMemory.js';
 import type { FinishCommand } from './finish/finishCommands.js';
 import { createJobRunner } from './kernels/jobRunner.js';
 import { KernelScheduler } from './kernels/kernelScheduler.js';
+import { ReadinessRecorder } from './kernels/readinessRecorder.js';
+import { readReadiness } from '../core/readiness.js';
+import { ShutdownInhibitor } from './systemd/inhibitor.js';
 import { logReporter } from './logger.js';
 import { BuildQueue, type StartedBuild } from '../engine/queue/buildQueue.js';
 import { BuildDurations, durationsFile } from '../engine/queue/buildEstimates.js';
@@ -49,6 +52,8 @@ export interface DaemonEnvironment {
   listeners: ListenerSpec[];
   initramfs: FinishCommand | undefined;
   udev: FinishCommand | undefined;
+  /** systemd-inhibit, or undefined: no shutdown locks. */
+  inhibit?: string | undefined;
 }
 
 /**
@@ -68,6 +73,8 @@ export class Daemon implements DaemonCore {
   private readonly queue: BuildQueue;
   private readonly server: SocketServer;
   private readonly watcher: KernelWatcher;
+  private readonly inhibitor: ShutdownInhibitor;
+  private readonly readiness: ReadinessRecorder;
   private readonly startedAt = new Date();
   private phase: 'starting' | 'catching-up' | 'running' | 'stopping' = 'starting';
   private catchUpDone: Promise<void> = Promise.resolve();
@@ -101,6 +108,8 @@ export class Daemon implements DaemonCore {
     });
     this.failures = new FailureMemory(config.stateFile, (message) => logger.warn(message));
     this.durations = new BuildDurations(durationsFile(config.stateFile));
+    this.inhibitor = new ShutdownInhibitor(env.inhibit, logger);
+    this.readiness = new ReadinessRecorder(this.ctx, env.runningKernel, this.inhibitor);
     this.queue = new BuildQueue({
       concurrency: config.concurrency,
       cpus: config.makeJobs,
@@ -202,6 +211,7 @@ export class Daemon implements DaemonCore {
       this.finishAbort.abort();
       await within(settled, CUT_SHORT_GRACE_MS);
     }
+    this.inhibitor.stop();
     this.server.closeAll();
     await notified;
     this.logger.info('stopped');
@@ -322,6 +332,8 @@ export class Daemon implements DaemonCore {
       kernels: this.scheduler.kernels(),
       failures: this.failures.list(),
       owed: listOwed(this.ctx.paths.dkmsTree),
+      inhibitors: this.inhibitor.held(),
+      readiness: (kernel) => readReadiness(this.ctx.paths.dkmsTree, kernel),
     });
   }
 
@@ -372,6 +384,11 @@ export class Daemon implements DaemonCore {
     const { module, version, kernel, arch } = build.request;
     const { makeJobs, jobserver } = build;
     this.logger.info({ module, version, kernel, arch, makeJobs, jobserver }, 'build started');
+    const { running, waiting } = this.queue.snapshot();
+    const pending = [...running.map((b) => b.request), ...waiting].filter(
+      (request) => request.kernel === kernel,
+    );
+    void this.readiness.building(kernel, arch, pending);
     this.updateStatus();
   }
 
@@ -394,6 +411,7 @@ export class Daemon implements DaemonCore {
   }
 
   private onKernelFinished(outcome: KernelOutcome): void {
+    void this.readiness.finished(outcome);
     const names = (refs: readonly ModuleVersionRef[]): string[] =>
       refs.map((ref) => `${ref.module}/${ref.version}`);
     this.logger.info(

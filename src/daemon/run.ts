@@ -1,6 +1,6 @@
 import { runningKernel } from '../kernel/kernels.js';
 import type { DaemonConfig } from './config/daemonConfig.js';
-import { resolveInitramfs, resolveUdev, which } from './finish/finishCommands.js';
+import { resolveInhibit, resolveInitramfs, resolveUdev, which } from './finish/finishCommands.js';
 import { Daemon } from './daemon.js';
 import { createLogger } from './logger.js';
 import { takeListenFds, unixSocketPath } from './systemd/listenFds.js';
@@ -37,6 +37,7 @@ export async function runDaemon(config: DaemonConfig): Promise<number> {
       config.paths.bootDir,
     ),
     udev: resolveUdev(config.udevCommand, (name) => which(name)),
+    inhibit: resolveInhibit(config.inhibitCommand, (name) => which(name)),
   });
   let stopRequested: (signal: string) => void = () => undefined;
   const stopSignal = new Promise<string>((resolve) => (stopRequested = resolve));

@@ -4,6 +4,8 @@ import type { KernelState } from './kernels/kernelScheduler.js';
 import type { BuildRequest, StartedBuild } from '../engine/queue/buildQueue.js';
 import type { KernelProbe } from './watch/kernelProbe.js';
 import type { OwedKernel } from '../core/finishLedger.js';
+import type { ReadinessRecord } from '../core/readiness.js';
+import type { HeldInhibitor } from './systemd/inhibitor.js';
 
 export interface StatusInput {
   version: string;
@@ -18,6 +20,10 @@ export interface StatusInput {
   failures: FailureRecord[];
   /** The finish ledger: kernels owed depmod, initramfs or udev. */
   owed: OwedKernel[];
+  /** Shutdown locks held (while building for a kernel that is not running). */
+  inhibitors?: HeldInhibitor[];
+  /** A kernel's readiness record (docs/readiness.md). */
+  readiness?: (kernel: string) => ReadinessRecord | undefined;
 }
 
 const jobInfo = (request: BuildRequest, started?: StartedBuild): JobInfo => ({
@@ -49,14 +55,17 @@ export function buildStatus(input: StatusInput): DaemonStatus {
       const entry = scheduled.get(kernel);
       const state =
         entry && entry.state !== 'idle' ? entry.state : probe?.headers ? 'idle' : 'no-headers';
+      const readiness = input.readiness?.(kernel);
       return {
         kernel,
         ...(probe?.headers ? { headers: probe.headers } : {}),
         state,
         ...(entry?.lastOutcome ? { lastOutcome: entry.lastOutcome } : {}),
+        ...(readiness ? { readiness: { state: readiness.state, missing: readiness.missing } } : {}),
       };
     }),
     owed: input.owed.map((entry) => ({ ...entry, steps: [...entry.steps] })),
+    inhibitors: input.inhibitors ?? [],
     rememberedFailures: input.failures.map((record) => ({
       module: record.module,
       version: record.version,

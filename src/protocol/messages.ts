@@ -118,6 +118,19 @@ export const daemonStatusSchema = z.object({
       headers: z.string().optional(),
       state: z.enum(['idle', 'planning', 'building', 'finishing', 'removing', 'no-headers']),
       lastOutcome: kernelOutcomeSchema.optional(),
+      /** The kernel's readiness record (docs/readiness.md), when it has one. */
+      readiness: z
+        .object({
+          state: z.enum(['ready', 'missing-modules', 'building']),
+          missing: z.array(
+            moduleRef.extend({
+              reason: z.string(),
+              code: z.string().optional(),
+              logPath: z.string().optional(),
+            }),
+          ),
+        })
+        .optional(),
     }),
   ),
   /** The finish ledger: what kernels are owed (steps that failed or were interrupted). */
@@ -128,6 +141,10 @@ export const daemonStatusSchema = z.object({
       steps: z.array(z.enum(['depmod', 'initramfs', 'udev'])),
     }),
   ),
+  /** Shutdown/sleep locks dkmsd holds while building for a kernel that is not running. */
+  inhibitors: z
+    .array(z.object({ kernel: z.string(), why: z.string(), since: z.string() }))
+    .default([]),
   rememberedFailures: z.array(
     moduleRef.extend({
       kernel: z.string(),

@@ -85,7 +85,15 @@ export function formatStatus(status: DaemonStatus): string[] {
     const summary = last
       ? `; last run ${last.result} at ${last.finishedAt}${last.installed.length > 0 ? `, installed ${names(last.installed)}` : ''}${last.failed.length > 0 ? `, failed ${names(last.failed)}` : ''}`
       : '';
-    lines.push(`  ${kernel.kernel}: ${kernel.state}${summary}`);
+    const readiness = kernel.readiness
+      ? `; ${kernel.readiness.state}${kernel.readiness.missing.length > 0 ? ` (${kernel.readiness.missing.map((m) => `${m.module}/${m.version} ${m.reason}`).join(', ')})` : ''}`
+      : '';
+    lines.push(`  ${kernel.kernel}: ${kernel.state}${readiness}${summary}`);
+  }
+  if (status.inhibitors.length > 0) {
+    lines.push('shutdown and sleep held off (systemd-inhibit --mode=delay):');
+    for (const lock of status.inhibitors)
+      lines.push(`  ${lock.kernel}: ${lock.why}, since ${lock.since}`);
   }
   if (status.owed.length > 0) {
     lines.push('owed finish steps (run at the next rescan, kernel-added or start):');

@@ -65,6 +65,8 @@ export const configFileSchema = z
     debounce_ms: integer(0),
     initramfs_command: z.string(),
     udev_command: z.string(),
+    /** systemd-inhibit, run while building for a kernel that is not running; empty: never. @default systemd-inhibit under systemd */
+    inhibit_command: z.string(),
     /** @default 'info' */
     log_level: z.enum(LOG_LEVELS),
     /** JSON lines, or one `<priority>event: details` line per event for journald. @default 'auto' */
@@ -97,6 +99,7 @@ export interface DaemonConfig {
   debounceMs: number;
   initramfsCommand: CommandSetting;
   udevCommand: CommandSetting;
+  inhibitCommand: CommandSetting;
   logLevel: LogLevel;
   logFormat: LogFormat;
   allKernels: boolean;
@@ -172,6 +175,7 @@ export function resolveDaemonConfig(
     initramfsCommand: commandSetting(file.initramfs_command),
     udevCommand:
       file.udev_command === undefined ? { kind: 'auto' } : commandSetting(file.udev_command),
+    inhibitCommand: commandSetting(file.inhibit_command),
     logLevel: file.log_level ?? 'info',
     logFormat: file.log_format ?? 'auto',
     allKernels: file.autoinstall_all_kernels ?? (frameworkAll ? frameworkAll !== '' : true),

@@ -91,3 +91,14 @@ export function resolveUdev(
     ? { display: 'udevadm trigger', argv: () => ['udevadm', 'trigger'] }
     : undefined;
 }
+
+/** The systemd-inhibit program: the configured one, else systemd's when systemd runs the system. */
+export function resolveInhibit(
+  setting: CommandSetting,
+  find: (name: string) => string | undefined,
+  systemdDir = '/run/systemd/system',
+): string | undefined {
+  if (setting.kind === 'disabled') return undefined;
+  if (setting.kind === 'shell') return setting.command;
+  return existsSync(systemdDir) ? find('systemd-inhibit') : undefined;
+}
