@@ -2,6 +2,7 @@ import { DkmsError } from '../core/errors.js';
 import type { DkmsContext } from '../core/context.js';
 import { autoinstall } from './autoinstall.js';
 import { unbuildForKernel } from '../engine/kernelRemoval.js';
+import { forgetReadiness } from '../engine/readiness.js';
 import { kernelArches, requireRootForSystemTree } from './common.js';
 import type { Command } from './types.js';
 
@@ -32,6 +33,7 @@ export const kernelPreinst: Command = async (ctx, args) => {
   requireRootForSystemTree(ctx);
   const { kernel, arch } = oneKernel(ctx, args, 'kernel_preinst');
   await unbuildForKernel(ctx, kernel, arch, true, 'kernel_preinst');
+  await forgetReadiness(ctx, kernel);
   return { exitCode: 0 };
 };
 
@@ -39,5 +41,6 @@ export const kernelPrerm: Command = async (ctx, args) => {
   requireRootForSystemTree(ctx);
   const { kernel, arch } = oneKernel(ctx, args, 'kernel_prerm');
   await unbuildForKernel(ctx, kernel, arch, false, 'kernel_prerm');
+  await forgetReadiness(ctx, kernel);
   return { exitCode: 0 };
 };

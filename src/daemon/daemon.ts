@@ -149,6 +149,7 @@ export class Daemon implements DaemonCore {
     const { config, logger } = this;
     this.failures.load();
     this.scheduler.on('kernel-finished', (outcome) => this.onKernelFinished(outcome));
+    this.scheduler.on('kernel-removed', (outcome) => void this.readiness.removed(outcome.kernel));
     await this.server.start();
     this.watcher.on('settled', () => void this.reconcile());
     await this.watcher.start();

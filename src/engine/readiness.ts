@@ -3,6 +3,7 @@ import {
   failurePolicy,
   listReadiness,
   readReadiness,
+  removeReadiness,
   writeReadiness,
   type MissingModule,
   type ReadinessRecord,
@@ -138,4 +139,16 @@ export function autoinstallRunResult(
         : [],
     ),
   };
+}
+
+/**
+ * The kernel's modules are going (kernel_prerm, kernel_preinst, dkmsd removing a kernel): its
+ * record goes too, and a boot default held for it is given back when no other kernel holds it.
+ */
+export async function forgetReadiness(ctx: DkmsContext, kernel: string): Promise<void> {
+  const record = readReadiness(ctx.paths.dkmsTree, kernel);
+  if (!record) return;
+  removeReadiness(ctx.paths.dkmsTree, kernel);
+  const othersHold = listReadiness(ctx.paths.dkmsTree).some((r) => r.heldDefault);
+  if (record.heldDefault && !othersHold) await releaseBootDefault(ctx, kernel);
 }

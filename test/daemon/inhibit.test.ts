@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readReadiness } from '../../src/core/readiness.js';
@@ -102,6 +102,14 @@ describe(
       };
       assert.deepEqual(after.inhibitors, []);
       assert.equal(after.kernels.find((k) => k.kernel === K50)?.readiness?.state, 'ready');
+    });
+
+    it('a kernel removed takes its readiness record along', async () => {
+      rmSync(join(roots.lib, K50), { recursive: true, force: true });
+      await daemon.waitFor((r) => r.msg === 'kernel removed' && r['kernel'] === K50, 'removal');
+      for (let i = 0; i < 50 && readReadiness(roots.tree, K50); i++)
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(readReadiness(roots.tree, K50), undefined);
     });
   },
 );

@@ -175,6 +175,15 @@ describe(
       }
     });
 
+    it('kernel_prerm forgets the record and gives a held default back', async () => {
+      assert.equal((await dkms(roots, ['autoinstall', '-k', K50], env())).code, 11);
+      assert.equal(record()?.heldDefault, true);
+      const r = await dkms(roots, ['kernel_prerm', '-k', K50], env());
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(record(), undefined);
+      assert.deepEqual(bootctl.calls().slice(-1), ['set-default ']);
+    });
+
     it('leaves an administrator-set boot default and the running kernel alone', async () => {
       mkdirSync(join(roots.root, 'efi', 'efivars'), { recursive: true });
       const variable = join(

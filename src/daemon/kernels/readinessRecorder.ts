@@ -1,6 +1,6 @@
 import type { DkmsContext } from '../../core/context.js';
 import type { ModuleVersionRef } from '../../core/stateTree.js';
-import { recordReadiness } from '../../engine/readiness.js';
+import { forgetReadiness, recordReadiness } from '../../engine/readiness.js';
 import type { KernelOutcome } from '../../protocol/messages.js';
 import type { ShutdownInhibitor } from '../systemd/inhibitor.js';
 
@@ -31,6 +31,12 @@ export class ReadinessRecorder {
     return this.then(kernel, () =>
       recordReadiness(this.ctx, { kernel, arch, installed: [], failed: [], pending }, 'dkmsd'),
     );
+  }
+
+  /** The kernel's modules were removed (the kernel is going): no lock, no record. */
+  removed(kernel: string): Promise<void> {
+    this.inhibitor.release(kernel);
+    return this.then(kernel, () => forgetReadiness(this.ctx, kernel));
   }
 
   /** The kernel is finished (depmod and the rest done): record the result, free the lock. */
