@@ -5,11 +5,13 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { failurePolicy, readReadiness, type ReadinessRecord } from '../../src/core/readiness.js';
 import { readinessRecord } from '../../src/engine/readiness.js';
 import { loadSchema, validate } from '../status/jsonSchema.js';
+import { DkmsdProcess, writeDaemonConfig } from '../daemon/helpers/dkmsdProcess.js';
 import {
   K47,
   K50,
   dkms,
   dkmsBin,
+  dkmsdBin,
   makeRoots,
   repoRoot,
   run,
@@ -253,3 +255,67 @@ describe(
     }
   },
 );
+
+describe('autoinstall_failure=defer with a real dkmsd', { skip: skipWithoutHeaders }, () => {
+  let roots: Roots;
+  let daemon: DkmsdProcess;
+  let socket: string;
+  before(async () => {
+    roots = makeRoots([K47]);
+    for (const fixture of ['hello-1.0', 'broken-1.0']) {
+      roots.addFixture(fixture);
+      assert.equal((await dkms(roots, ['add', fixture.replace(/-(?=[^-]+$)/, '/')])).code, 0);
+    }
+    writeFileSync(join(roots.confDir, 'framework.conf'), 'autoinstall_failure=defer\n');
+    const config = writeDaemonConfig(roots, {
+      initramfs_command: '',
+      udev_command: '',
+      inhibit_command: '',
+      // the hook, not the watcher, tells the daemon about the new kernel
+      debounce_ms: '600000',
+    });
+    socket = config.socket;
+    daemon = new DkmsdProcess(config.file, { DKMS_RUNNING_KERNEL: K47 });
+    await daemon.waitFor((r) => r.msg === 'catch-up finished', 'the boot catch-up');
+  });
+  after(async () => {
+    await daemon.stop();
+    roots.cleanup();
+  });
+
+  it('the Debian hook returns at once; dkmsd builds and records the kernel', async () => {
+    roots.addKernel(K50);
+    mkdirSync(join(roots.lib, K50, 'kernel'), { recursive: true });
+    const wrapper = join(roots.root, 'dkms');
+    writeFileSync(
+      wrapper,
+      `#!/bin/sh\nexec '${dkmsBin}' "$@" ${roots.treeArgs.map((a) => `'${a}'`).join(' ')}\n`,
+      { mode: 0o755 },
+    );
+    const r = await run('sh', [DEBIAN_HOOK, K50, `/boot/vmlinuz-${K50}`], {
+      DKMS_BIN: wrapper,
+      DKMSD_BIN: dkmsdBin,
+      DKMSD_SOCKET: socket,
+      DKMS_HOOK_USE_DAEMON: 'yes',
+      DKMS_HOOK_ROOT: roots.root,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /dkmsd builds the DKMS modules for kernel 6\.1\.0-50-amd64 in the background/,
+    );
+    assert.equal(daemon.named('kernel finished').filter((x) => x['kernel'] === K50).length, 0);
+    await daemon.waitFor((x) => x.msg === 'kernel finished' && x['kernel'] === K50, 'the kernel');
+    for (let i = 0; i < 50 && readReadiness(roots.tree, K50)?.state !== 'missing-modules'; i++)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    const rec = readReadiness(roots.tree, K50);
+    assert.equal(rec?.state, 'missing-modules');
+    assert.equal(rec?.writer, 'dkmsd');
+    assert.equal(rec?.policy, 'defer');
+    assert.deepEqual(rec?.installed, ['hello/1.0']);
+    assert.deepEqual(
+      rec?.missing.map((m) => `${m.module}/${m.version} ${m.reason}`),
+      ['broken/1.0 failed'],
+    );
+  });
+});
