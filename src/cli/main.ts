@@ -6,7 +6,7 @@ import { createContext } from '../core/context.js';
 import type { Command } from '../commands/types.js';
 import { parseArgs, type Action } from '../commands/args.js';
 import { actionHelp, USAGE, VERSION } from '../commands/help.js';
-import { errorText } from '../commands/errorText.js';
+import { errorText, wantLogTail } from '../commands/errorText.js';
 
 export interface Streams {
   stdout: (text: string) => void;
@@ -125,7 +125,7 @@ export async function main(argv: readonly string[], streams: Streams): Promise<n
   } catch (thrown) {
     const error = toDkmsError(thrown);
     if (!quiet) {
-      const text = errorText(error);
+      const text = errorText(error, { logTail: wantLogTail() });
       if (text) streams.stderr(`${text}\n`);
       if (error.code === 'UNKNOWN_OPTION') streams.stderr(`${USAGE}\n`);
       if (error.code === 'INTERNAL' && process.env['DKMS_DEBUG'])

@@ -23,7 +23,7 @@ import { prepareKernelAndSigning } from '../engine/kernelPreparation.js';
 import { kernelArches, requireRootForSystemTree } from './common.js';
 import { depmodAll } from '../engine/depmod.js';
 import { autoinstallPreviewLines } from './dryRun.js';
-import { errorText } from './errorText.js';
+import { errorText, wantLogTail } from './errorText.js';
 import { autoinstallRunResult, recordReadiness } from '../engine/readiness.js';
 import type { Command } from './types.js';
 
@@ -162,7 +162,7 @@ export async function autoinstallKernel(
     if (output) replay(output, ctx.reporter);
     const result = results.get(ref.module);
     if (result?.status === 'failed') {
-      const text = errorText(result.error);
+      const text = errorText(result.error, { logTail: wantLogTail() });
       if (text) ctx.reporter.error(text);
     } else if (result?.status === 'skipped') {
       ctx.reporter.warn(`Warning: ${result.reason}`);
