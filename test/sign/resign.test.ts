@@ -65,7 +65,9 @@ describe(
       }
       contentBefore = (await signatureOf(installed(K50, 'hello.ko.xz'), keyA().cert, roots.root))
         .content;
-      // the administrator enrolls a new MOK and points framework.conf at it
+      // the administrator enrolls a new MOK and points framework.conf at it (generate_mok makes
+      // no directory: the administrator does)
+      mkdirSync(join(roots.root, 'new'));
       writeFileSync(
         join(roots.confDir, 'framework.conf'),
         `mok_signing_key="${keyB().key}"\nmok_certificate="${keyB().cert}"\n`,
