@@ -185,7 +185,7 @@ dkms_hook_notify() {
 # Shown when dkmsd itself reported failed modules (notify exit 1); the daemon's output names them.
 dkms_hook_daemon_failed() {
     dkms_hook_show_log
-    dkms_hook_say "dkms: FAILED: dkmsd could not $1; see the messages above, 'dkmsd status', and each module's /var/lib/dkms/<module>/<version>/<kernel>/<arch>/log/make.log."
+    dkms_hook_say "dkms: FAILED: dkmsd could not $1; see the messages above (each failed module's log is named there) and 'dkmsd status'."
 }
 
 dkms_hook_no_dkms() {
@@ -210,7 +210,7 @@ dkms_hook_dkms() {
         *) why="exit status $rc" ;;
     esac
     dkms_hook_show_log
-    dkms_hook_say "dkms: FAILED: $what ($why); see the dkms messages above and each module's /var/lib/dkms/<module>/<version>/<kernel>/<arch>/log/make.log."
+    dkms_hook_say "dkms: FAILED: $what ($why); see the dkms messages above (each failed build names its make.log)."
     return 1
 }
 

@@ -183,7 +183,7 @@ check "prerm fallback that works is silent" is "$out" ""
 run FAKE_DKMS_RC=11 -- "$deb/kernel-postinst.d-dkms" "$K47"
 check "dkms kernel_postinst fails: exit 0" is "$rc" 0
 check "dkms kernel_postinst fails: says what failed" has "$out" "FAILED: building DKMS modules for kernel $K47 (dkms kernel_postinst -k $K47) (some modules failed"
-check "dkms kernel_postinst fails: names the logs" has "$out" "log/make.log"
+check "dkms kernel_postinst fails: points at the logs" has "$out" "each failed build names its make.log"
 check "dkms kernel_postinst fails: dkms's own output is shown" has "$out" "fake dkms: kernel_postinst"
 check "dkms kernel_postinst fails: the summary is the last line" has "$(printf '%s\n' "$out" | tail -n 1)" "FAILED:"
 run FAKE_DKMS_RC=1 -- "$deb/kernel-prerm.d-dkms" "$K47"

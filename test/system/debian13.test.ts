@@ -63,7 +63,7 @@ const hookLines = (output: string): string =>
   output
     .split('\n')
     .filter((line) =>
-      /^(Setting up (dkms|linux-headers|linux-image|.*-dkms)|\/etc\/kernel\/.*dkms:|dkms|dkmsd|Removing |Deleting |Module |Installing new version of config file|Created symlink)/.test(
+      /^(Setting up (dkms|linux-headers|linux-image|.*-dkms)|\/etc\/kernel\/.*dkms:|dkms|dkmsd| {2}log: |Removing |Deleting |Module |Installing new version of config file|Created symlink)/.test(
         line,
       ),
     )
