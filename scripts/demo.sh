@@ -226,5 +226,5 @@ if [ -n "${DEMO_KEEP:-}" ]; then
 else
     say "" "The sandbox is removed now (DEMO_KEEP=1 keeps it)."
 fi
-say "On a real system: sudo scripts/install.sh; sudo systemctl enable --now dkmsd.socket" \
+say "On a real system: sudo scripts/install.sh; sudo systemctl enable --now dkmsd.socket dkmsd-status.socket dkmsd.service" \
     "(docs/demo.md says more)."
