@@ -622,5 +622,28 @@ check "... /usr/lib/dkms/dkms_autoinstaller and /etc/dkms/framework.conf.d/" \
 DESTDIR="$work/stage" bash scripts/uninstall.sh >/dev/null 2>&1
 check "uninstall.sh with DESTDIR leaves no file behind" is "$(find "$work/stage" -type f 2>/dev/null)" ""
 
+# --- bash completion ---------------------------------------------------------------------------
+complete_words() { # complete_words WORD...: what completing the last word offers, sorted
+    (
+        # shellcheck disable=SC1091
+        . "$repo/completion/dkms.bash"
+        # shellcheck disable=SC1091
+        . "$repo/completion/dkmsd.bash"
+        COMP_WORDS=("$@")
+        COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+        "_${1}"
+        printf '%s\n' "${COMPREPLY[@]}" | sort | tr '\n' ' '
+    )
+}
+mkdir -p "$work/ctree/hello/1.0/source" "$work/ctree/hello/2.0" "$work/ctree/hello/kernel-6.1.0-47-amd64-x86_64"
+check "completion: actions, mkdeb and readiness included" has "$(complete_words dkms mk)" "mkdeb mkdriverdisk mkdsc mkkmp mkrpm mktarball"
+check "completion: install offers MODULE/VERSION of the tree" \
+    is "$(complete_words dkms install --dkmstree "$work/ctree" h)" "hello/1.0 hello/2.0 "
+check "completion: -m offers MODULE/VERSION, not kernel links" \
+    is "$(complete_words dkms build --dkmstree "$work/ctree" -m '')" "hello/1.0 hello/2.0 "
+check "completion: options" has "$(complete_words dkms install --dry)" "--dry-run"
+check "completion: dkmsd notify subcommands" \
+    is "$(complete_words dkmsd notify '')" "kernel-added kernel-removed module-added rescan "
+
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
