@@ -125,7 +125,7 @@ export async function main(argv: readonly string[], streams: Streams): Promise<n
   } catch (thrown) {
     const error = toDkmsError(thrown);
     if (!quiet) {
-      const text = errorText(error, { logTail: wantLogTail() });
+      const text = errorText(error, { forPerson: wantLogTail() });
       if (text) streams.stderr(`${text}\n`);
       if (error.code === 'UNKNOWN_OPTION') streams.stderr(`${USAGE}\n`);
       if (error.code === 'INTERNAL' && process.env['DKMS_DEBUG'])

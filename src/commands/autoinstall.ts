@@ -123,7 +123,7 @@ export async function autoinstallKernel(
       captured.set(request.module, reporter);
       const jobCtx: DkmsContext = { ...ctx, reporter, signal };
       const ref = { module: request.module, version: request.version };
-      return runAutoinstallJob(jobCtx, ref, kernel, arch);
+      return runAutoinstallJob(jobCtx, ref, kernel, arch, { depmod: true });
     },
   });
   const pending = enqueuePlan(queue, jobs, {
@@ -162,7 +162,7 @@ export async function autoinstallKernel(
     if (output) replay(output, ctx.reporter);
     const result = results.get(ref.module);
     if (result?.status === 'failed') {
-      const text = errorText(result.error, { logTail: wantLogTail() });
+      const text = errorText(result.error, { forPerson: wantLogTail() });
       if (text) ctx.reporter.error(text);
     } else if (result?.status === 'skipped') {
       ctx.reporter.warn(`Warning: ${result.reason}`);

@@ -4,23 +4,26 @@ import { logTail } from '../core/logTail.js';
 /**
  * What dkms prints on stderr for an error: its preface lines, a blank line and `Error! ...`
  * (die), or `Warning: ...` for a BUILD_EXCLUSIVE skip (diewarn); nothing for a build script
- * that already said everything. Under an error with a log, the last 20 lines of that log when
- * a person reads it (`logTail`): dkms 3.4.3 prints only where the log is, and scripts that
- * parse its output get exactly that. The one printer the CLI and autoinstall share.
+ * that already said everything. When a person reads it (`forPerson`, see `wantLogTail`) it
+ * adds what dkms 3.4.3 does not print: the log's name where the message has none, its last 20
+ * lines, and the error's advice; scripts that parse the output get dkms 3.4.3's lines.
+ * The one printer the CLI and autoinstall share.
  */
-export function errorText(error: DkmsError, options: { logTail?: boolean } = {}): string {
+export function errorText(error: DkmsError, options: { forPerson?: boolean } = {}): string {
   if (!error.message) return '';
   if (error.code === 'BUILD_EXCLUDED') return `Warning: ${error.message}`;
   const lines = [...(error.preface ? [error.preface] : []), `\nError! ${error.message}`];
-  if (error.logPath) {
+  if (error.logPath && options.forPerson) {
+    // dkms's own messages name make.log where it does (`Consult ...`)
     if (!error.message.includes('\nConsult '))
       lines.push(`Consult ${error.logPath} for more information.`);
     // Most people never open make.log: its last lines usually say what went wrong.
-    const tail = options.logTail ? logTail(error.logPath, 20) : '';
+    const tail = logTail(error.logPath, 20);
     if (tail)
       lines.push(`Last lines of ${error.logPath}:`, ...tail.split('\n').map((l) => `  ${l}`));
   }
   if (error.hint) lines.push(error.hint);
+  if (options.forPerson && error.advice) lines.push(error.advice);
   return lines.join('\n');
 }
 

@@ -52,7 +52,7 @@ export const install: Command = async (ctx, args) => {
     await rebuildDependents(ctx, target.kernel, target.arch, args.force, {
       rebuild: (dependent) =>
         withModuleSession(ctx, dependent.module, async () => {
-          await uninstallOne(ctx, dependent);
+          await uninstallOne(ctx, dependent, { direct: true });
           await unbuildOne(ctx, dependent, { uninstall: false });
           await buildModule(ctx, dependent);
           await installModule(ctx, dependent, { depmod: true });

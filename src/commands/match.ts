@@ -45,7 +45,11 @@ export const match: Command = async (ctx, args) => {
   for (const entry of installed) {
     ctx.reporter.info(`Module:  ${entry.module}\nVersion: ${entry.version}`);
     await withModuleSession(ctx, entry.module, () =>
-      installModule(ctx, { module: entry.module, version: entry.version, ...target }),
+      installModule(
+        ctx,
+        { module: entry.module, version: entry.version, ...target },
+        { depmod: true },
+      ),
     );
   }
   await depmodAll(ctx, [target]);

@@ -89,6 +89,11 @@ const exitCodes: Record<DkmsErrorCode, number> = {
 export interface DkmsErrorOptions {
   /** What the user can do about it, printed after the message. */
   hint?: string;
+  /**
+   * Help beyond dkms 3.4.3's own words, shown only to a person (a terminal, or --verbose):
+   * the default output stays upstream's.
+   */
+  advice?: string;
   /** The log that holds the details (make.log of a failed build). */
   logPath?: string;
   /** Lines dkms prints before its `Error!` block (e.g. each `dkms.conf: Error! ...`). */
@@ -101,6 +106,7 @@ export interface DkmsErrorOptions {
 export class DkmsError extends Error {
   readonly code: DkmsErrorCode;
   readonly hint: string | undefined;
+  readonly advice: string | undefined;
   readonly logPath: string | undefined;
   readonly preface: string | undefined;
   readonly exitCode: number;
@@ -110,6 +116,7 @@ export class DkmsError extends Error {
     this.name = 'DkmsError';
     this.code = code;
     this.hint = options.hint;
+    this.advice = options.advice;
     this.logPath = options.logPath;
     this.preface = options.preface;
     this.exitCode = options.exitCode ?? exitCodes[code];

@@ -92,18 +92,23 @@ export type JobResult =
   | { ref: ModuleVersionRef; status: 'skipped'; reason: string }
   | { ref: ModuleVersionRef; status: 'failed'; error: DkmsError };
 
-/** Builds and installs one module for one kernel under its lock; never throws. */
+/**
+ * Builds and installs one module for one kernel under its lock; never throws. `depmod`: the
+ * install ends with dkms's `Running depmod... done.` (dkms autoinstall); dkmsd finishes each
+ * kernel once instead.
+ */
 export async function runAutoinstallJob(
   ctx: DkmsContext,
   ref: ModuleVersionRef,
   kernel: string,
   arch: string,
+  options: { depmod?: boolean } = {},
 ): Promise<JobResult> {
   try {
     // Loaded on first use: dkmsd plans without loading the build engine (execa & co.).
     const { installModule } = await import('./install.js');
     const outcome = await withModuleSession(ctx, ref.module, () =>
-      installModule(ctx, { ...ref, kernel, arch }),
+      installModule(ctx, { ...ref, kernel, arch }, { depmod: Boolean(options.depmod) }),
     );
     return { ref, status: outcome };
   } catch (error) {

@@ -70,6 +70,7 @@ export function failBuild(plan: BuildPlan, error: DkmsError): never {
   throw new DkmsError(error.code, error.message, {
     logPath: error.logPath ?? logPath,
     hint: error.hint,
+    advice: error.advice,
     exitCode: error.exitCode,
     cause: error,
   });
@@ -184,7 +185,7 @@ export async function runPlan(
       throw new DkmsError(
         'PATCH_MISSING',
         `Patch ${patch.name} as specified in dkms.conf cannot be\nfound in ${plan.workDir}/patches/.`,
-        { hint: patchMissingHint(ctx, plan, patch.name) },
+        { advice: patchMissingHint(ctx, plan, patch.name) },
       );
     }
     const status = await invokeCommand(

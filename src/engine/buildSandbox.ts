@@ -288,6 +288,7 @@ export async function openBuildSandbox(ctx: DkmsContext, plan: BuildPlan): Promi
       }
       return new DkmsError(error.code, error.message, {
         hint: error.hint ? `${error.hint}\n${hint}` : hint,
+        advice: error.advice,
         logPath: error.logPath,
         exitCode: error.exitCode,
         cause: error,

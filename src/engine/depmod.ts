@@ -4,6 +4,7 @@ import { DkmsError, isDkmsError } from '../core/errors.js';
 import type { DkmsContext } from '../core/context.js';
 import { runTool } from '../core/exec.js';
 import { runningKernel } from '../kernel/kernels.js';
+import { invokeResult } from './invoke.js';
 import {
   AFTER_INSTALL,
   AFTER_UNINSTALL,
@@ -15,12 +16,21 @@ import {
   type PayResult,
 } from '../core/finishLedger.js';
 
+/** What one depmod run ended with. */
+export interface DepmodRun {
+  /** depmod's exit status. */
+  exitCode: number;
+  /** `depmod ARGS` */
+  command: string;
+  stderr: string;
+}
+
 /**
- * depmod for one kernel, as dkms runs it (-F System.map when /boot has one). depmod only
- * knows `<base>/lib/modules`, so an install tree elsewhere is reached through a temporary
- * `<tmp>/lib/modules` link.
+ * depmod for one kernel, as dkms runs it (-F System.map when /boot has one), resolving with
+ * its exit status. depmod only knows `<base>/lib/modules`, so an install tree elsewhere is
+ * reached through a temporary `<tmp>/lib/modules` link.
  */
-export async function runDepmod(ctx: DkmsContext, kernel: string): Promise<void> {
+export async function depmodKernel(ctx: DkmsContext, kernel: string): Promise<DepmodRun> {
   const installTree = ctx.paths.installTree.replace(/\/+$/, '');
   const args = ['-a'];
   let scratch: string | undefined;
@@ -42,15 +52,23 @@ export async function runDepmod(ctx: DkmsContext, kernel: string): Promise<void>
   try {
     ctx.reporter.verbose(`depmod ${args.join(' ')}`);
     const result = await runTool('depmod', args);
-    if (result.exitCode !== 0) {
-      throw new DkmsError(
-        'DEPMOD_FAILED',
-        `depmod ${args.join(' ')} failed (exit ${result.exitCode}): ${result.stderr.trim()}`,
-      );
-    }
+    return {
+      exitCode: result.exitCode,
+      command: `depmod ${args.join(' ')}`,
+      stderr: result.stderr.trim(),
+    };
   } finally {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+const depmodError = (run: DepmodRun): DkmsError =>
+  new DkmsError('DEPMOD_FAILED', `${run.command} failed (exit ${run.exitCode}): ${run.stderr}`);
+
+/** depmod for one kernel; a failure is a DEPMOD_FAILED error. */
+export async function runDepmod(ctx: DkmsContext, kernel: string): Promise<void> {
+  const run = await depmodKernel(ctx, kernel);
+  if (run.exitCode !== 0) throw depmodError(run);
 }
 
 /**
@@ -69,7 +87,10 @@ export function finishOwedBy(
   );
 }
 
-/** depmod for a kernel through the finish ledger: clears what was owed before it ran. */
+/**
+ * depmod for a kernel through the finish ledger: clears what was owed before it ran.
+ * `announce`: `Running depmod... done.` once it succeeded.
+ */
 export async function payKernelDepmod(
   ctx: DkmsContext,
   kernel: string,
@@ -79,12 +100,44 @@ export async function payKernelDepmod(
     ctx.paths.dkmsTree,
     kernel,
     async () => {
-      if (options.announce) ctx.reporter.info(`Running depmod for ${kernel}...`);
+      const started = Date.now();
       await runDepmod(ctx, kernel);
+      if (options.announce)
+        ctx.reporter.info(invokeResult('Running depmod', `do_depmod ${kernel}`, started, 0));
       return true;
     },
     options,
   );
+}
+
+/**
+ * dkms's `invoke_command "do_depmod <kver>" "Running depmod"` after an install or uninstall:
+ * depmod through the finish ledger, then `Running depmod... done.` (or `...(bad exit status:
+ * N)` and the failed command, which dkms names by its own shell function). depmod runs only
+ * while the kernel owes one: a depmod that started after this change was marked (another
+ * job's) has indexed it already. With --no-depmod only the line is printed, as dkms does.
+ */
+export async function invokeDepmod(
+  ctx: DkmsContext,
+  kernel: string,
+): Promise<{ line: string; failure?: DkmsError }> {
+  const started = Date.now();
+  let run: DepmodRun | undefined;
+  // dkms's do_depmod skips a kernel whose modules are gone, silently in this mode
+  if (ctx.depmod && existsSync(join(ctx.paths.installTree, kernel))) {
+    await payDepmod(
+      ctx.paths.dkmsTree,
+      kernel,
+      async () => {
+        run = await depmodKernel(ctx, kernel);
+        return run.exitCode === 0;
+      },
+      { onlyIfOwed: true },
+    );
+  }
+  const status = run?.exitCode ?? 0;
+  const line = invokeResult('Running depmod', `do_depmod ${kernel}`, started, status);
+  return run && status !== 0 ? { line, failure: depmodError(run) } : { line };
 }
 
 /**

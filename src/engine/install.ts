@@ -21,8 +21,9 @@ export interface InstallOptions {
   /** --force-version-override: skip only the version comparison with the kernel's module. */
   forceVersionOverride?: boolean;
   /**
-   * End with depmod for the kernel, rolling the install back when it fails (dkms install).
-   * Autoinstall leaves it out and runs depmod once per kernel.
+   * End with dkms's `Running depmod... done.` and depmod for the kernel (printed even with
+   * --no-depmod, as dkms), rolling the install back when it fails: dkms install, autoinstall
+   * and match. dkmsd leaves it out and finishes each kernel once.
    * @default false
    */
   depmod?: boolean;
@@ -149,7 +150,7 @@ export async function gatherInstallFacts(
     postInstall: conf.postInstall,
     symlink: Boolean(ctx.framework.symlink_modules),
     force: Boolean(options.force),
-    depmod: Boolean(options.depmod) && ctx.depmod,
+    depmod: Boolean(options.depmod),
     tag: String(process.pid),
     owe: finishOwedBy(ctx, ref.kernel, 'install'),
   };
@@ -208,7 +209,8 @@ export async function installModule(
       return 'already-installed';
     }
     // Its own plan: the install below is planned from the tree the uninstall leaves.
-    await uninstallOne(ctx, ref);
+    await uninstallOne(ctx, ref, { direct: true, depmod: Boolean(options.depmod) });
+    ctx.reporter.info('');
   }
   if (!ctx.tree.isBuilt(ref)) await buildModule(ctx, ref);
   requireKernelTree(ctx, ref);

@@ -40,7 +40,10 @@ export interface InstallFacts {
   /** framework.conf's symlink_modules */
   symlink: boolean;
   force: boolean;
-  /** End the plan with depmod for the kernel (the install command; autoinstall runs it once). */
+  /**
+   * End the plan with dkms's `Running depmod... done.` and depmod for the kernel (dkms install,
+   * autoinstall, match; dkmsd finishes each kernel once instead).
+   */
   depmod: boolean;
   /** Names temporary files (the journal records them before they exist). */
   tag: string;
@@ -131,16 +134,12 @@ export function planInstall(facts: InstallFacts): EngineStep[] {
   });
   if (facts.postInstall)
     steps.push({ kind: 'script', ref, phase: 'post_install', script: facts.postInstall });
-  if (facts.depmod) steps.push(...depmodSteps(ref.kernel, 'undo'));
+  if (facts.depmod)
+    steps.push({
+      kind: 'depmod',
+      kernel: ref.kernel,
+      onFailure: 'undo',
+      failureMessage: DEPMOD_ROLLBACK_MESSAGE,
+    });
   return steps;
-}
-
-/** "Running depmod" and depmod itself; an install rolls back when it fails. */
-export function depmodSteps(kernel: string, onFailure: 'undo' | 'warn'): EngineStep[] {
-  return [
-    { kind: 'say', level: 'info', text: `Running depmod for ${kernel}...` },
-    onFailure === 'undo'
-      ? { kind: 'depmod', kernel, onFailure, failureMessage: DEPMOD_ROLLBACK_MESSAGE }
-      : { kind: 'depmod', kernel, onFailure },
-  ];
 }

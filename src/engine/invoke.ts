@@ -94,13 +94,23 @@ export async function invokeCommand(
   }
   if (result.aborted) throw new DkmsError('ABORTED', `${description} was interrupted.`);
   ctx.reporter.verbose(command);
-  // upstream prints a dot every 3 seconds while the command runs
-  const dots = '.'.repeat(Math.floor((Date.now() - started) / 3000));
-  if (status === 0) {
-    ctx.reporter.info(`${description}...${dots} done.`);
-  } else {
-    ctx.reporter.info(`${description}...${dots}(bad exit status: ${status})`);
-    ctx.reporter.info(`Failed command:\n${command}`);
-  }
+  ctx.reporter.info(invokeResult(description, command, started, status));
   return status;
+}
+
+/**
+ * invoke_command's line once the command is over: `<description>... done.`, or `...(bad exit
+ * status: N)`, `Failed command:` and the command; a dot for every 3 seconds it ran (upstream
+ * prints one every 3 seconds while the command runs).
+ */
+export function invokeResult(
+  description: string,
+  command: string,
+  startedMs: number,
+  status: number,
+): string {
+  const dots = '.'.repeat(Math.floor((Date.now() - startedMs) / 3000));
+  return status === 0
+    ? `${description}...${dots} done.`
+    : `${description}...${dots}(bad exit status: ${status})\nFailed command:\n${command}`;
 }

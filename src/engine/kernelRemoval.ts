@@ -1,12 +1,12 @@
-import { readdirSync, rmSync, rmdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfs } from '../conf/loadConf.js';
 import type { DkmsContext } from '../core/context.js';
 import { DkmsError } from '../core/errors.js';
 import { withModuleSession } from './recovery.js';
 import { failedLogPath, type BuildRef } from '../core/stateTree.js';
-import { depmodAll } from './depmod.js';
-import { dropOwed } from '../core/finishLedger.js';
+import { invokeDepmod } from './depmod.js';
+import { FINISH_STEPS, dropOwed, owedSteps } from '../core/finishLedger.js';
 import { unbuildOne } from './remove.js';
 
 function removeEmptyDirs(dir: string): void {
@@ -24,7 +24,11 @@ function removeEmptyDirs(dir: string): void {
   }
 }
 
-/** Unbuilds modules built for one kernel (all of them, or only AUTOINSTALL ones), one depmod. */
+/**
+ * dkms kernel_prerm (every module built for the kernel) and kernel_preinst (AUTOINSTALL ones):
+ * each is uninstalled and unbuilt with its depmod left owed in the finish ledger (dkms 3.4's
+ * depmod-pending marker), then `Running depmod... done.` once when something was uninstalled.
+ */
 export async function unbuildForKernel(
   ctx: DkmsContext,
   kernel: string,
@@ -44,19 +48,33 @@ export async function unbuildForKernel(
     });
   }
   const failed: string[] = [];
+  let changed = false;
   for (const ref of targets) {
     ctx.reporter.error(
       `dkms: removing module ${ref.module}/${ref.version} for kernel ${kernel} (${arch})`,
     );
     try {
-      await withModuleSession(ctx, ref.module, () => unbuildOne(ctx, ref));
+      changed =
+        (await withModuleSession(ctx, ref.module, () =>
+          unbuildOne(ctx, ref, { uninstall: true, depmod: false }),
+        )) || changed;
     } catch (error) {
       failed.push(
         `${ref.module}/${ref.version}(${error instanceof DkmsError ? error.exitCode : 1})`,
       );
     }
+    // kernel_prerm separates the modules with a blank line; kernel_preinst does not
+    if (!onlyAutoinstall) ctx.reporter.info('');
   }
-  await depmodAll(ctx, [{ kernel, arch }]);
+  // also what an earlier, interrupted command left owed (dkms: the marker is there)
+  if (changed || owedSteps(ctx.paths.dkmsTree, { kernel, arch }).includes('depmod')) {
+    const { line, failure } = await invokeDepmod(ctx, kernel);
+    ctx.reporter.info(line);
+    if (failure) ctx.reporter.warn(failure.message);
+  }
+  // A kernel whose module directory is gone owes nothing: there is nothing to index.
+  if (!existsSync(join(ctx.paths.installTree, kernel)))
+    await dropOwed(ctx.paths.dkmsTree, { kernel, arch }, FINISH_STEPS);
   // The kernel is going (prerm) or being replaced (preinst, its package makes the new
   // initramfs): nothing else is owed to it.
   await dropOwed(ctx.paths.dkmsTree, { kernel, arch }, ['initramfs', 'udev']);

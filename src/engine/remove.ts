@@ -5,7 +5,6 @@ import { loadConfs } from '../conf/loadConf.js';
 import type { DkmsContext } from '../core/context.js';
 import { failedLogPath, type BuildRef, type ModuleVersionRef } from '../core/stateTree.js';
 import { installedModuleFile } from '../status/status.js';
-import { depmodSteps } from './installPlan.js';
 import { finishOwedBy } from './depmod.js';
 import type { EngineStep } from './steps/engineStep.js';
 import { runEnginePlan } from './steps/stepRunner.js';
@@ -54,10 +53,34 @@ function readOriginals(
   return { originals, bad };
 }
 
+/** Every file below `dir` (none when it does not exist). */
+function filesBelow(dir: string): string[] {
+  try {
+    return readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((entry) => !entry.isDirectory())
+      .map((entry) => join(entry.parentPath, entry.name));
+  } catch {
+    return [];
+  }
+}
+
+/** How an uninstall runs: see `planUninstall`. */
+export interface UninstallOptions {
+  /** dkms's do_uninstall itself (it speaks for an inactive version too). @default false */
+  direct?: boolean;
+  /**
+   * Ends with `Running depmod... done.`; false when the caller runs depmod once for the
+   * kernel (kernel_prerm/preinst, dkmsd), which the finish ledger then owes.
+   * @default true
+   */
+  depmod?: boolean;
+}
+
 /** Reads what uninstalling one build involves. */
 export async function gatherUninstallFacts(
   ctx: DkmsContext,
   ref: BuildRef,
+  options: UninstallOptions = {},
 ): Promise<UninstallFacts> {
   const libTree = join(ctx.paths.installTree, ref.kernel);
   const facts: UninstallFacts = {
@@ -66,18 +89,23 @@ export async function gatherUninstallFacts(
     moduleDir: ctx.tree.moduleDir(ref.module),
     kernelLink: ctx.tree.kernelLink(ref.module, ref.kernel, ref.arch),
     installed: ctx.tree.isInstalled(ref),
+    hasExclusives: false,
     modules: [],
     confWarning: undefined,
     postRemove: '',
     originals: [],
     badOriginals: [],
     backupDir: undefined,
+    backupLeftovers: false,
+    depmod: options.depmod ?? true,
     owe: finishOwedBy(ctx, ref.kernel, 'uninstall'),
   };
-  if (!facts.installed) return facts;
+  // "not installed" reads the conf only to know whether to say it
+  if (!facts.installed && !options.direct && !existsSync(ctx.tree.confPath(ref))) return facts;
   const [outcome] = await loadConfs(ctx, [ref]);
   if (outcome?.ok) {
     const { conf } = outcome;
+    facts.hasExclusives = conf.hasModuleExclusives;
     facts.modules = conf.modules.map((module, i) => ({
       destName: module.destName,
       installed: installedModuleFile(ctx.paths.installTree, ref.kernel, conf, i),
@@ -90,11 +118,16 @@ export async function gatherUninstallFacts(
       installed: undefined,
     }));
   }
+  if (!facts.installed) return facts;
   const backupDir = ctx.tree.originalModuleDir(ref.module, ref.kernel, ref.arch);
   const { originals, bad } = readOriginals(backupDir, libTree);
   facts.originals = originals;
   facts.badOriginals = bad;
-  if (existsSync(backupDir)) facts.backupDir = backupDir;
+  if (existsSync(backupDir)) {
+    facts.backupDir = backupDir;
+    const restored = new Set(originals.flatMap((o) => [o.saved, o.record]));
+    facts.backupLeftovers = filesBelow(backupDir).some((file) => !restored.has(file));
+  }
   return facts;
 }
 
@@ -102,18 +135,22 @@ export async function gatherUninstallFacts(
 export async function planUninstallFor(
   ctx: DkmsContext,
   ref: BuildRef,
+  options: UninstallOptions = {},
 ): Promise<{ steps: EngineStep[]; changed: boolean }> {
-  return planUninstall(await gatherUninstallFacts(ctx, ref));
+  return planUninstall(await gatherUninstallFacts(ctx, ref, options), options);
 }
+
+/** How unbuild runs: uninstall first (unless told not to), with these options. */
+export type UnbuildOptions = { uninstall: boolean } & UninstallOptions;
 
 /** The steps of dkms unbuild for one kernel (uninstall first, unless told not to). */
 export async function planUnbuildFor(
   ctx: DkmsContext,
   ref: BuildRef,
-  options: { uninstall: boolean } = { uninstall: true },
+  options: UnbuildOptions = { uninstall: true },
 ): Promise<{ steps: EngineStep[]; changed: boolean }> {
   const uninstall = options.uninstall
-    ? await planUninstallFor(ctx, ref)
+    ? await planUninstallFor(ctx, ref, options)
     : { steps: [], changed: false };
   const failedLog = failedLogPath(ctx.tree.versionDir(ref), ref.kernel, ref.arch);
   const unbuild = planUnbuild({
@@ -141,11 +178,15 @@ const runForBuild = (
   });
 
 /**
- * dkms uninstall for one kernel, without depmod (the caller runs it). Returns whether
+ * dkms uninstall for one kernel (with its depmod unless told otherwise). Returns whether
  * anything was installed. The caller holds the module lock.
  */
-export async function uninstallOne(ctx: DkmsContext, ref: BuildRef): Promise<boolean> {
-  const { steps, changed } = await planUninstallFor(ctx, ref);
+export async function uninstallOne(
+  ctx: DkmsContext,
+  ref: BuildRef,
+  options: UninstallOptions = {},
+): Promise<boolean> {
+  const { steps, changed } = await planUninstallFor(ctx, ref, options);
   await runForBuild(ctx, ref, 'uninstall', steps);
   return changed;
 }
@@ -154,7 +195,7 @@ export async function uninstallOne(ctx: DkmsContext, ref: BuildRef): Promise<boo
 export async function unbuildOne(
   ctx: DkmsContext,
   ref: BuildRef,
-  options: { uninstall: boolean } = { uninstall: true },
+  options: UnbuildOptions = { uninstall: true },
 ): Promise<boolean> {
   const { steps, changed } = await planUnbuildFor(ctx, ref, options);
   await runForBuild(ctx, ref, 'unbuild', steps);
@@ -163,10 +204,13 @@ export async function unbuildOne(
 
 export type RemovalMode = 'uninstall' | 'unbuild' | 'remove';
 
+const blankLine: EngineStep = { kind: 'say', level: 'info', text: '' };
+
 /**
- * The whole of dkms uninstall/unbuild/remove for one module version and several kernels:
- * each kernel's steps, one depmod per kernel that had something installed (a failure is a
- * warning, as upstream), and for remove the version itself when no kernel is left.
+ * The whole of dkms uninstall/unbuild/remove for one module version and several kernels, in
+ * dkms's order and wording: each kernel's uninstall (with its depmod) and unbuild, blank lines
+ * between kernels (after each one for remove), and for remove the version itself when no
+ * kernel is left.
  */
 export async function planRemoval(
   ctx: DkmsContext,
@@ -175,15 +219,14 @@ export async function planRemoval(
   mode: RemovalMode,
 ): Promise<EngineStep[]> {
   const steps: EngineStep[] = [];
-  const touched: string[] = [];
-  for (const target of targets) {
+  for (const [i, target] of targets.entries()) {
     const build = { ...ref, ...target };
+    if (mode !== 'remove' && i > 0) steps.push(blankLine);
     const planned =
       mode === 'uninstall' ? await planUninstallFor(ctx, build) : await planUnbuildFor(ctx, build);
     steps.push(...planned.steps);
-    if (planned.changed && !touched.includes(target.kernel)) touched.push(target.kernel);
+    if (mode === 'remove') steps.push(blankLine);
   }
-  if (ctx.depmod) for (const kernel of touched) steps.push(...depmodSteps(kernel, 'warn'));
   if (mode === 'remove')
     steps.push(...planRemoveVersion(ref, ctx.tree.versionDir(ref), ctx.tree.moduleDir(ref.module)));
   return steps;

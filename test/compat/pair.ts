@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { after } from 'node:test';
 import { K47, dkms, headersDir, makeRoots, type Roots, type RunOutput } from '../helpers/roots.js';
 import { writeSource, type SourceFiles } from './sources.js';
 import { as343 } from './wording343.js';
@@ -179,4 +180,22 @@ export class SandboxPair {
   cleanup(): void {
     for (const roots of this.both()) roots.cleanup();
   }
+}
+
+/**
+ * A maker of sandbox pairs for one describe block, each cleaned up after it; `prepare` runs
+ * on each new pair.
+ */
+export function pairMaker(
+  upstream: Upstream | undefined,
+  prepare: (pair: SandboxPair) => void = () => undefined,
+): () => SandboxPair {
+  const pairs: SandboxPair[] = [];
+  after(() => pairs.forEach((pair) => pair.cleanup()));
+  return () => {
+    const pair = new SandboxPair(upstream as Upstream);
+    pairs.push(pair);
+    prepare(pair);
+    return pair;
+  };
 }

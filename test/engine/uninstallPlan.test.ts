@@ -19,6 +19,7 @@ const facts = (over: Partial<UninstallFacts> = {}): UninstallFacts => ({
   moduleDir: '/var/lib/dkms/shadow',
   kernelLink: `/var/lib/dkms/shadow/kernel-${K}-x86_64`,
   installed: true,
+  hasExclusives: false,
   modules: [{ destName: 'dummy', installed: `${LIB}/updates/dkms/dummy.ko` }],
   confWarning: undefined,
   postRemove: '',
@@ -26,50 +27,111 @@ const facts = (over: Partial<UninstallFacts> = {}): UninstallFacts => ({
   badOriginals: [],
   backupDir: undefined,
   owe: [],
+  backupLeftovers: false,
+  depmod: true,
   ...over,
 });
 
 const texts = (steps: EngineStep[]): string[] =>
   steps.flatMap((s) => (s.kind === 'say' ? [s.text] : []));
 
+const original = (name: string, from: string) => ({
+  saved: `${BACKUP}/${name}.ko`,
+  original: `${LIB}/${from}/${name}.ko`,
+  record: `${BACKUP}/${name}.ko.origin`,
+});
+
 describe('planUninstall', () => {
-  it('says INACTIVE and changes nothing when this version is not installed', () => {
+  it('says in one line that the version is not installed, and changes nothing', () => {
     const { steps, changed } = planUninstall(facts({ installed: false }));
+    assert.equal(changed, false);
+    assert.deepEqual(steps, [
+      {
+        kind: 'say',
+        level: 'info',
+        text: `Module shadow/1.0 is not installed for kernel ${K} (x86_64). Skipping...`,
+      },
+    ]);
+  });
+
+  it('says nothing about it when the conf has BUILD_EXCLUSIVE directives (dkms 3.4)', () => {
+    assert.deepEqual(planUninstall(facts({ installed: false, hasExclusives: true })).steps, []);
+  });
+
+  it("speaks for an inactive version when called as dkms's do_uninstall", () => {
+    const { steps, changed } = planUninstall(facts({ installed: false, postRemove: 'p.sh' }), {
+      direct: true,
+    });
     assert.equal(changed, false);
     assert.deepEqual(texts(steps), [
       `Module shadow/1.0 for kernel ${K} (x86_64):`,
       'This module version was INACTIVE for this kernel.',
     ]);
-    assert.equal(steps.length, 2);
+    assert.deepEqual(
+      steps.filter((s) => s.kind !== 'say').map((s) => s.kind),
+      ['script', 'depmod'],
+    );
   });
 
-  it('deletes the modules, restores originals, drops the link, then the backup', () => {
-    const original = {
-      saved: `${BACKUP}/dummy.ko`,
-      original: `${LIB}/kernel/drivers/net/dummy.ko`,
-      record: `${BACKUP}/dummy.ko.origin`,
-    };
+  it('deletes each module and restores its originals, drops the link, post_remove, depmod', () => {
+    const dummy = original('dummy', 'kernel/drivers/net');
     const { steps, changed } = planUninstall(
-      facts({ originals: [original], backupDir: BACKUP, postRemove: 'post.sh' }),
+      facts({ originals: [dummy], backupDir: BACKUP, postRemove: 'post.sh' }),
     );
     assert.equal(changed, true);
     assert.deepEqual(
       steps.filter((s) => s.kind !== 'say'),
       [
         { kind: 'removeFile', path: `${LIB}/updates/dkms/dummy.ko`, pruneUpTo: LIB },
-        { kind: 'restoreOriginal', ...original },
+        { kind: 'restoreOriginal', ...dummy },
         { kind: 'removeLink', path: `/var/lib/dkms/shadow/kernel-${K}-x86_64` },
         { kind: 'script', ref, phase: 'post_remove', script: 'post.sh' },
+        { kind: 'depmod', kernel: K, onFailure: 'warn' },
         { kind: 'removeTree', path: BACKUP, pruneUpTo: '/var/lib/dkms/shadow' },
       ],
     );
+    // the backup emptied by the restore goes without a word, as dkms's
     assert.deepEqual(texts(steps), [
       `Module shadow/1.0 for kernel ${K} (x86_64):`,
       'Before uninstall, this module version was ACTIVE on this kernel.',
       `Deleting ${LIB}/updates/dkms/dummy.ko`,
       `Restoring archived original module ${LIB}/kernel/drivers/net/dummy.ko`,
-      `Removing original module(s) from DKMS tree for kernel ${K} (x86_64)`,
     ]);
+  });
+
+  it('says the backup goes when it holds more than what was restored', () => {
+    const { steps } = planUninstall(facts({ backupDir: BACKUP, backupLeftovers: true }));
+    assert.equal(
+      texts(steps).at(-1),
+      `Removing original module(s) from DKMS tree for kernel ${K} (x86_64)`,
+    );
+    assert.equal(steps.at(-1)?.kind, 'removeTree');
+  });
+
+  it("interleaves each module's deletion with its own originals, as dkms", () => {
+    const one = original('one', 'kernel/a');
+    const two = original('two', 'kernel/b');
+    const { steps } = planUninstall(
+      facts({
+        modules: [
+          { destName: 'one', installed: `${LIB}/updates/dkms/one.ko` },
+          { destName: 'two', installed: undefined },
+        ],
+        originals: [two, one],
+      }),
+    );
+    assert.deepEqual(texts(steps).slice(2), [
+      `Deleting ${LIB}/updates/dkms/one.ko`,
+      `Restoring archived original module ${LIB}/kernel/a/one.ko`,
+      `Module two.ko was not found within ${LIB}/`,
+      `Restoring archived original module ${LIB}/kernel/b/two.ko`,
+    ]);
+  });
+
+  it('leaves depmod owed to the caller (kernel_prerm): marked first, no depmod step', () => {
+    const { steps } = planUninstall(facts({ depmod: false, owe: ['depmod', 'initramfs'] }));
+    assert.deepEqual(steps.filter((s) => s.kind === 'owe').length, 1);
+    assert.ok(!steps.some((s) => s.kind === 'depmod'));
   });
 
   it('names a module it cannot find and reports bad original records', () => {

@@ -59,8 +59,10 @@ export type EngineStep =
   /** dkms remove's last step: `<m>/<v>` (and `<m>`) go when no kernel is left. */
   | { kind: 'removeVersionIfUnused'; ref: ModuleVersionRef; versionDir: string; moduleDir: string }
   /**
-   * `onFailure: 'undo'` rolls the plan back (install) and fails with `failureMessage` above
-   * depmod's own; `'warn'` reports depmod's message and goes on.
+   * dkms's `Running depmod... done.`: depmod for the kernel while it owes one (not with
+   * --no-depmod, which prints only the line). `onFailure: 'undo'` rolls the plan back
+   * (install) and fails with `failureMessage` above depmod's own; `'warn'` reports depmod's
+   * message and goes on.
    */
   | { kind: 'depmod'; kernel: string; onFailure: 'undo' | 'warn'; failureMessage?: string }
   /** Stops the plan with this error (e.g. every module refused by the version check). */

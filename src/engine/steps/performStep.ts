@@ -12,8 +12,8 @@ import {
 import { dirname, join } from 'node:path';
 import type { DkmsContext } from '../../core/context.js';
 import { crashPoint } from '../../core/crashPoint.js';
-import { DkmsError, isDkmsError } from '../../core/errors.js';
-import { payKernelDepmod } from '../depmod.js';
+import { DkmsError } from '../../core/errors.js';
+import { invokeDepmod } from '../depmod.js';
 import { markOwed } from '../../core/finishLedger.js';
 import { removeEmptyParents } from './emptyDirs.js';
 import { runBuildScript } from '../scripts.js';
@@ -128,25 +128,21 @@ export async function performStep(
     case 'owe':
       await markOwed(ctx.paths.dkmsTree, step, step.steps);
       return;
-    case 'depmod':
-      try {
-        // Clears the depmod the ledger holds for this kernel (this plan's own mark included).
-        await payKernelDepmod(ctx, step.kernel);
-      } catch (error) {
-        const failure = isDkmsError(error)
-          ? error
-          : new DkmsError('DEPMOD_FAILED', String(error), { cause: error });
-        if (step.onFailure === 'warn') {
-          out.say('warn', failure.message);
-          return;
-        }
-        throw new DkmsError(
-          'DEPMOD_FAILED',
-          step.failureMessage ? `${step.failureMessage}\n${failure.message}` : failure.message,
-          { cause: failure },
-        );
+    case 'depmod': {
+      // Clears the depmod the ledger holds for this kernel (this plan's own mark included).
+      const { line, failure } = await invokeDepmod(ctx, step.kernel);
+      out.say('info', line);
+      if (!failure) return;
+      if (step.onFailure === 'warn') {
+        out.say('warn', failure.message);
+        return;
       }
-      return;
+      throw new DkmsError(
+        'DEPMOD_FAILED',
+        step.failureMessage ? `${step.failureMessage}\n${failure.message}` : failure.message,
+        { cause: failure },
+      );
+    }
   }
 }
 
