@@ -301,8 +301,9 @@ function setValue(args: DkmsArgs, key: ValueOption, value: string): void {
       break;
     case 'jobs': {
       const jobs = Number(value);
-      if (!Number.isInteger(jobs) || jobs < 1)
-        throw new DkmsError('USAGE', `-j needs a positive number, not '${value}'.`);
+      // 0: make's bare -j (no limit), as dkms 3.4
+      if (!Number.isInteger(jobs) || jobs < 0)
+        throw new DkmsError('USAGE', `-j needs a number, not '${value}'.`);
       args.jobs = jobs;
       break;
     }

@@ -114,8 +114,8 @@ export async function autoinstallKernel(
 
   const captured = new Map<string, MemoryReporter>();
   const queue = new BuildQueue({
-    concurrency: Math.max(1, Math.min(ctx.parallelJobs, availableParallelism())),
-    cpus: ctx.parallelJobs,
+    concurrency: Math.max(1, Math.min(ctx.parallelJobs || Infinity, availableParallelism())),
+    cpus: ctx.parallelJobs || availableParallelism(),
     // no jobserver: each make gets dkms's full -j, as its command line is part of the
     // output and of make.log (dkms 3.4.3 runs `make -j$parallel_jobs KERNELRELEASE=...`)
     run: (request, _makeJobs, signal) => {

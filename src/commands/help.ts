@@ -32,7 +32,8 @@ Common options:
   --kernelsourcedir DIR kernel headers to build against (default INSTALLTREE/KERNEL/build)
   --directive NAME=VAL  override a dkms.conf directive
   -c FILE               use FILE instead of the module's dkms.conf
-  -j N                  parallel make jobs (default: framework.conf parallel_jobs, or nproc)
+  -j N                  parallel make jobs (default: framework.conf parallel_jobs, or nproc);
+                        0: make -j without a limit
   --verbose             show the commands run; -q: print nothing`;
 
 const journaled = `--dry-run prints the plan, one step a line, and changes nothing. The steps

@@ -83,7 +83,8 @@ function outcome(
       }),
     };
   }
-  if (result.stderr.trim()) ctx.reporter.warn(result.stderr.trimEnd());
+  // what the files wrote to stderr (bash's own syntax errors too) passes through, as in dkms
+  if (result.stderr.trim()) ctx.reporter.error(result.stderr.trimEnd());
   const raw = new Map(result.values);
   try {
     applyDirectives(raw, ctx.directives);
@@ -139,7 +140,7 @@ export async function loadConfs(
         install_tree: ctx.paths.installTree,
         module: request.module,
         module_version: request.version,
-        parallel_jobs: String(ctx.parallelJobs),
+        parallel_jobs: ctx.parallelJobs === 0 ? '' : String(ctx.parallelJobs),
       },
     };
   });

@@ -25,7 +25,10 @@ export interface BashEvalResult {
   values: Map<string, Map<number, string>>;
   /** What the files wrote to stderr. */
   stderr: string;
-  /** A bash syntax error, or the subshell exited before the end of the files. */
+  /**
+   * The subshell exited before the end of the files. A syntax error is not one: as when dkms
+   * sources the file, bash's message is in `stderr` and what was set before it counts.
+   */
   failure?: string;
 }
 
@@ -133,25 +136,17 @@ export function parseDriverOutput(output: string, count: number, stderr = ''): B
   return results;
 }
 
-/** Hands each request the stderr its files wrote, and turns a syntax error into a failure. */
+/** Hands each request the stderr its files wrote. */
 function attributeStderr(results: BashEvalResult[], stderr: string): void {
   let request = -1;
-  let file = '';
   for (const token of stderr.split('\0')) {
     if (token.startsWith('\x01B')) {
       request++;
-      file = '';
     } else if (token.startsWith('\x01F')) {
-      file = token.slice(2);
+      // which file speaks next: bash names it itself in its messages
     } else if (token.trim() && results[request]) {
       const result = results[request] as BashEvalResult;
       result.stderr += token.endsWith('\n') ? token : `${token}\n`;
-      const syntax = token
-        .split('\n')
-        .find((line) => /syntax error|unexpected (EOF|end of file)/.test(line));
-      if (syntax && !result.failure) {
-        result.failure = `${file}: ${syntax.replace(/^.*?line (\d+)/, 'line $1')}`;
-      }
     }
   }
 }

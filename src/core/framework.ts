@@ -103,12 +103,13 @@ export function resolvePaths(
 /**
  * make's -j: `-j N`, else framework.conf's parallel_jobs, else `parallel_jobs` from the
  * environment (dkms sources framework.conf over its own environment), else the CPU count.
+ * 0 is dkms's "no limit": make gets a bare `-j`.
  */
 export function parallelJobs(framework: FrameworkConf, cli?: number, env = process.env): number {
-  if (cli !== undefined && cli > 0) return cli;
+  if (cli !== undefined && cli >= 0) return cli;
   for (const value of [framework.parallel_jobs, env['parallel_jobs']]) {
     const jobs = Number(value);
-    if (value && Number.isInteger(jobs) && jobs > 0) return jobs;
+    if (value && Number.isInteger(jobs) && jobs >= 0) return jobs;
   }
   return defaultParallelJobs();
 }

@@ -56,7 +56,8 @@ export function withMakeDefaults(
   jobs: number | undefined,
   kernel: string,
 ): string {
-  const j = jobs === undefined ? '' : ` -j${jobs}`;
+  // dkms turns -j0 into a bare -j
+  const j = jobs === undefined ? '' : jobs === 0 ? ' -j' : ` -j${jobs}`;
   return command.startsWith('make')
     ? `make${j} KERNELRELEASE=${kernel}${command.slice('make'.length)}`
     : command;

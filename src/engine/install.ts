@@ -2,14 +2,13 @@ import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { loadConfOrThrow } from '../conf/loadConf.js';
 import { DkmsError, toDkmsError } from '../core/errors.js';
-import { findModuleFile, sameFile } from '../status/status.js';
+import { findModuleFile } from '../status/status.js';
 import { moduleFileName, moduleFiles } from '../kernel/moduleTree.js';
 import type { BuildRef } from '../core/stateTree.js';
 import { buildModule } from './build.js';
 import type { DkmsContext } from '../core/context.js';
-import { runTool } from '../core/exec.js';
 import { resolveUnder } from '../core/safePath.js';
-import { compareVer } from '../util/version.js';
+import { checkVersionSanity } from './versionSanity.js';
 import { planInstall, type InstallFacts, type InstallModuleFacts } from './installPlan.js';
 import { planUninstallFor, uninstallOne } from './remove.js';
 import type { EngineStep } from './steps/engineStep.js';
@@ -29,54 +28,7 @@ export interface InstallOptions {
   depmod?: boolean;
 }
 
-interface ModuleVersionInfo {
-  version: string;
-  srcversion: string;
-}
-
-async function moduleVersionInfo(file: string): Promise<ModuleVersionInfo> {
-  const result = await runTool('modinfo', [file]);
-  const field = (name: string): string =>
-    new RegExp(`^${name}:\\s+(\\S+)`, 'm').exec(result.stdout)?.[1] ?? '';
-  return { version: field('version'), srcversion: field('srcversion') };
-}
-
-/**
- * dkms 3.4's check_version_sanity: do not replace a module the kernel already has in a newer
- * version, or the very same one (same version and srcversion; for unversioned modules, the
- * same bytes), unless --force / --force-version-override. Returns why not, or undefined.
- */
-async function versionConflict(
-  builtFile: string,
-  libTree: string,
-  name: string,
-  options: InstallOptions,
-): Promise<string | undefined> {
-  if (options.force || options.forceVersionOverride) return undefined;
-  const existing = findSameNamed(libTree, name);
-  const theirsFile = existing[0];
-  if (existing.length !== 1 || !theirsFile) return undefined;
-  const [theirs, ours] = await Promise.all([
-    moduleVersionInfo(theirsFile),
-    moduleVersionInfo(builtFile),
-  ]);
-  if (theirs.version === ours.version) {
-    if (theirs.srcversion !== ours.srcversion) return undefined;
-    if (!ours.version && !ours.srcversion && !sameFile(theirsFile, builtFile)) return undefined;
-    const what = ours.version ? `at version ${ours.version}` : '(unversioned module)';
-    return `Module ${theirsFile} already installed ${what}, override by specifying --force`;
-  }
-  if (compareVer(theirs.version, ours.version) > 0) {
-    return `Module version ${ours.version} for ${name}.ko is not newer than what is already found in kernel (${theirs.version}).\nYou may override by specifying --force.`;
-  }
-  return undefined;
-}
-
 export type InstallOutcome = 'installed' | 'already-installed';
-
-/** Every `<name>.ko[.xz|.zst|.gz]` under a kernel's module tree, not following links. */
-const findSameNamed = (libTree: string, name: string): string[] =>
-  moduleFiles(libTree).filter((file) => moduleFileName(file) === name);
 
 function readLink(path: string): string | undefined {
   try {
@@ -114,6 +66,10 @@ export async function gatherInstallFacts(
   const backupDir = ctx.tree.originalModuleDir(ref.module, ref.kernel, ref.arch);
   const kernelLink = ctx.tree.kernelLink(ref.module, ref.kernel, ref.arch);
   const modules: InstallModuleFacts[] = [];
+  // in find(1)'s order: dkms archives and compares the first one find lists
+  const kernelModules = moduleFiles(libTree, true);
+  const sameNamed = (name: string): string[] =>
+    kernelModules.filter((file) => moduleFileName(file) === name);
   // a module BUILD_EXCLUSIVE_*[i] excludes was never collected: nothing to install
   for (const entry of conf.modules.filter((m) => !m.excluded)) {
     let built = findModuleFile(builtDir, entry.destName);
@@ -124,15 +80,23 @@ export async function gatherInstallFacts(
       findModuleFile(join(libTree, 'extra'), entry.destName),
       findModuleFile(join(libTree, 'updates'), entry.destName),
       findModuleFile(destDir, entry.destName),
-      ...findSameNamed(libTree, entry.destName),
+      ...sameNamed(entry.destName),
     ];
+    const sanity = options.predicted
+      ? {}
+      : await checkVersionSanity({
+          kernel: ref.kernel,
+          name: entry.destName,
+          builtFile: built,
+          kernelModules,
+          force: Boolean(options.force),
+          forceVersionOverride: Boolean(options.forceVersionOverride),
+        });
     modules.push({
       destName: entry.destName,
       built,
       destDir,
-      conflict: options.predicted
-        ? undefined
-        : await versionConflict(built, libTree, entry.destName, options),
+      conflict: sanity.refusal,
       original: candidates.find((file): file is string => file !== undefined && existsSync(file)),
       backedUp: findModuleFile(backupDir, entry.destName) !== undefined,
       litter: staleTemporaries(destDir, basename(built)),

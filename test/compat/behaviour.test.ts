@@ -28,6 +28,24 @@ describe(
       sameOutput('add', await pair.runNormalized(['add', 'bad/1.0']), 8);
     });
 
+    it("prints bash's syntax error in a dkms.conf and judges what was set before it", async () => {
+      const pair = newPair();
+      const head = 'PACKAGE_NAME="syn"\nPACKAGE_VERSION="1.0"\nBUILT_MODULE_NAME[0]="syn"\n';
+      // the error cuts the conf short: no DEST_MODULE_LOCATION, a bad conf (8)
+      pair.writeSource('syn', '1.0', {
+        ...moduleSource('syn'),
+        'dkms.conf': `${head}if [ x = x ; then\nDEST_MODULE_LOCATION[0]="/updates/dkms"\n`,
+      });
+      sameOutput('add', await pair.runNormalized(['add', 'syn/1.0']), 8);
+      // everything was set before it: dkms goes on, bash's line on stderr
+      pair.writeSource('late', '1.0', {
+        ...moduleSource('late'),
+        'dkms.conf': `${simpleConf('late', '1.0')}if true; then\n`,
+      });
+      sameOutput('add', await pair.runNormalized(['add', 'late/1.0']), 0);
+      sameOutput('build', await pair.runNormalized(['build', 'late/1.0', '-k', K47]), 0);
+    });
+
     it('warns about a conf with zero modules on add', async () => {
       const pair = newPair();
       pair.writeSource('zero', '1.0', {

@@ -60,6 +60,31 @@ describe("build output and make.log: ours and Debian sid's dkms", { skip }, () =
     assert.equal(logs.ours, logs.upstream);
   });
 
+  it('turns -j0 into a bare -j, as make gets it and make.log shows it', async () => {
+    const pair = pairWith('jz', moduleSource('jz', { 'dkms.conf': simpleConf('jz', '1.0') }));
+    sameOutput('build -j0', await pair.runNormalized(['build', 'jz/1.0', '-k', K47, '-j', '0']), 0);
+    const logs = pair.makeLogs(`jz/1.0/${K47}/${ARCH}/log/make.log`);
+    assert.equal(logs.ours, logs.upstream);
+    assert.match(logs.ours, /^# command: make -j KERNELRELEASE=/m);
+  });
+
+  it('stops on a missing patch (5) and a module the build did not make (7)', async () => {
+    const pair = pairWith(
+      'np',
+      moduleSource('np', { 'dkms.conf': simpleConf('np', '1.0', 'PATCH[0]="gone.patch"\n') }),
+    );
+    sameOutput('build', await pair.runNormalized(['build', 'np/1.0', '-k', K47]), 5);
+    pair.writeSource('nm', '1.0', {
+      ...moduleSource('nm'),
+      'dkms.conf': simpleConf(
+        'nm',
+        '1.0',
+        'BUILT_MODULE_NAME[1]="other"\nDEST_MODULE_LOCATION[1]="/updates/dkms"\n',
+      ),
+    });
+    sameOutput('build', await pair.runNormalized(['build', 'nm/1.0', '-k', K47]), 7);
+  });
+
   it('stops on a failing PRE_BUILD with its status and the log to consult', async () => {
     const pair = pairWith(
       'pre',

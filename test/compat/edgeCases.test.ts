@@ -1,29 +1,14 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ARCH, K47, run } from '../helpers/roots.js';
+import { ARCH, K47 } from '../helpers/roots.js';
 import { SandboxPair, describeOutputs, expectSame, noDifferences } from './pair.js';
 import { compatSetup, corpusSource, systemState } from './setup.js';
+import { inKernelModule } from './sources.js';
 import type { Upstream } from './upstream.js';
 
 const { skip, upstream } = await compatSetup(['vpoll-dkms', 'acpi-call-dkms']);
-
-/** A stand-in for an in-kernel module: an ELF object with nothing but a .modinfo section. */
-async function inKernelModule(scratch: string, path: string, version?: string): Promise<void> {
-  const c = join(scratch, 'stand-in.c');
-  const modinfo = join(scratch, 'stand-in.modinfo');
-  writeFileSync(c, 'int stand_in;\n');
-  writeFileSync(
-    modinfo,
-    `${version ? `version=${version}\0` : ''}license=GPL\0description=in-kernel stand-in\0`,
-  );
-  const compile = await run('gcc', ['-c', c, '-o', `${c}.o`]);
-  assert.equal(compile.code, 0, compile.stderr);
-  mkdirSync(dirname(path), { recursive: true });
-  const objcopy = await run('objcopy', ['--add-section', `.modinfo=${modinfo}`, `${c}.o`, path]);
-  assert.equal(objcopy.code, 0, objcopy.stderr);
-}
 
 const installTreeDifferences = async (pair: SandboxPair): Promise<string[]> =>
   (await pair.differences([])).filter((line) => line.startsWith('install tree'));
@@ -49,7 +34,7 @@ describe("differential edge cases: ours and Debian sid's dkms", { skip }, () => 
   it('leaves a newer in-kernel module of the same name in place and installs nothing', async () => {
     const { pair, mv } = await added('vpoll-dkms', 'vpoll');
     for (const roots of pair.both())
-      await inKernelModule(roots.root, join(roots.lib, K47, 'kernel/drivers/misc/vpoll.ko'), '1.0');
+      await inKernelModule(join(roots.lib, K47, 'kernel/drivers/misc/vpoll.ko'), '1.0');
     const install = await pair.run(['install', mv, '-k', K47]);
     assert.match(
       install.upstream.stderr,
@@ -64,7 +49,7 @@ describe("differential edge cases: ours and Debian sid's dkms", { skip }, () => 
   it('replaces a different unversioned in-kernel module as dkms 3.4 does', async () => {
     const { pair, mv } = await added('acpi-call-dkms', 'acpi-call');
     for (const roots of pair.both())
-      await inKernelModule(roots.root, join(roots.lib, K47, 'kernel/drivers/acpi/acpi_call.ko'));
+      await inKernelModule(join(roots.lib, K47, 'kernel/drivers/acpi/acpi_call.ko'));
     const install = await pair.run(['install', mv, '-k', K47]);
     expectSame('install', install, 0);
     const ours = pair.both()[1];

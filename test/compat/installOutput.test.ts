@@ -1,29 +1,13 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ARCH, K47, K50, dkms, makeRoots, run, type Roots } from '../helpers/roots.js';
+import { ARCH, K47, K50, dkms, makeRoots, type Roots } from '../helpers/roots.js';
 import { noDifferences, pairMaker, sameOutput, type SandboxPair } from './pair.js';
 import { compatSetup } from './setup.js';
-import { moduleSource, simpleConf, writeSource } from './sources.js';
+import { inKernelModule, moduleSource, simpleConf, writeSource } from './sources.js';
 
 const { skip, upstream } = await compatSetup([]);
-
-/** A stand-in for an in-kernel module: an ELF object with a .modinfo section and no version. */
-async function inKernelModule(path: string): Promise<void> {
-  mkdirSync(dirname(path), { recursive: true });
-  const c = `${path}.c`;
-  writeFileSync(c, 'int stand_in;\n');
-  writeFileSync(`${c}.modinfo`, 'license=GPL\0description=in-kernel stand-in\0');
-  for (const [file, args] of [
-    ['gcc', ['-c', c, '-o', `${c}.o`]],
-    ['objcopy', ['--add-section', `.modinfo=${c}.modinfo`, `${c}.o`, path]],
-    ['rm', [c, `${c}.modinfo`, `${c}.o`]],
-  ] as const) {
-    const out = await run(file, [...args]);
-    assert.equal(out.code, 0, out.stderr);
-  }
-}
 
 /** Two modules in one package, built from one Makefile. */
 const twoModules = (extra = ''): Record<string, string> => ({

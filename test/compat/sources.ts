@@ -1,5 +1,7 @@
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { run } from '../helpers/roots.js';
 
 /** A module source as an object literal: relative path -> content (`+x` in the key: executable). */
 export type SourceFiles = Record<string, string>;
@@ -31,5 +33,28 @@ export function writeSource(dir: string, files: SourceFiles): void {
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, content);
     if (executable) chmodSync(path, 0o755);
+  }
+}
+
+/**
+ * A stand-in for an in-kernel module at `path`: an ELF object with nothing but a .modinfo
+ * section (with `version=` when given), which is all modinfo and dkms look at.
+ */
+export async function inKernelModule(path: string, version?: string): Promise<void> {
+  mkdirSync(dirname(path), { recursive: true });
+  const c = `${path}.c`;
+  const modinfo = `${path}.modinfo`;
+  writeFileSync(c, 'int stand_in;\n');
+  writeFileSync(
+    modinfo,
+    `${version ? `version=${version}\0` : ''}license=GPL\0description=in-kernel stand-in\0`,
+  );
+  try {
+    const compile = await run('gcc', ['-c', c, '-o', `${c}.o`]);
+    assert.equal(compile.code, 0, compile.stderr);
+    const objcopy = await run('objcopy', ['--add-section', `.modinfo=${modinfo}`, `${c}.o`, path]);
+    assert.equal(objcopy.code, 0, objcopy.stderr);
+  } finally {
+    for (const scratch of [c, modinfo, `${c}.o`]) rmSync(scratch, { force: true });
   }
 }

@@ -68,9 +68,12 @@ describe('bashEvaluate', () => {
     assert.equal(r.failure, undefined);
   });
 
-  it('reports a syntax error with its line', async () => {
+  it("passes bash's syntax error on and keeps what was set before it, as dkms's source", async () => {
     const r = await evaluate('PACKAGE_NAME=x\nif [ 1 = 1 ]; then\nPACKAGE_VERSION=1\n');
-    assert.match(r.failure ?? '', /syntax error|unexpected end of file/);
+    assert.equal(r.failure, undefined);
+    assert.match(r.stderr, /: line 4: syntax error: unexpected end of file\n$/);
+    assert.equal(scalar(r, 'PACKAGE_NAME'), 'x');
+    assert.equal(scalar(r, 'PACKAGE_VERSION'), undefined);
   });
 
   it('reports a conf that exits', async () => {

@@ -23,8 +23,8 @@ describe(
       assert.equal((await dkms(roots, ['add', 'hello/1.0'])).code, 0);
       confFile = join(roots.src, 'hello-1.0', 'dkms.conf');
       goodConf = readFileSync(confFile, 'utf8');
-      // Broken after `dkms add`, the way a user's edit breaks it: a bash syntax error.
-      writeFileSync(confFile, `${goodConf}if [ x = x ]; then\n`);
+      // Broken after `dkms add`, the way a user's edit breaks it.
+      writeFileSync(confFile, `${goodConf}DEST_MODULE_LOCATION[0]="/nowhere"\n`);
       const config = writeDaemonConfig(roots, { initramfs_command: '', udev_command: '' });
       socket = config.socket;
       daemon = new DkmsdProcess(config.file, { DKMS_RUNNING_KERNEL: K47 });

@@ -2,7 +2,7 @@ import { dirname, join } from 'node:path';
 import { parse } from 'ini';
 import { z } from 'zod';
 import { parallelJobs, resolvePaths, type FrameworkConf } from '../../core/framework.js';
-import type { DkmsPaths } from '../../core/paths.js';
+import { defaultParallelJobs, type DkmsPaths } from '../../core/paths.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/dkms/dkmsd.conf';
 /** The control socket: every request; root only. */
@@ -159,7 +159,8 @@ export function resolveDaemonConfig(
     },
     source.env,
   );
-  const makeJobs = file.make_jobs ?? parallelJobs(framework);
+  // a jobserver needs a size: dkms's 0 (no limit) becomes the CPU count
+  const makeJobs = file.make_jobs ?? (parallelJobs(framework) || defaultParallelJobs());
   const socket = file.socket ?? (source.env['DKMSD_SOCKET'] || DEFAULT_SOCKET);
   const frameworkAll = framework.autoinstall_all_kernels;
   return {
