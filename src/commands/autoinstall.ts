@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { loadConfs } from '../conf/loadConf.js';
-import { DkmsError } from '../core/errors.js';
+import { DkmsError, toDkmsError } from '../core/errors.js';
 import { MemoryReporter, type Reporter } from '../core/host.js';
 import type { ModuleVersionRef } from '../core/stateTree.js';
 import { runAutoinstallJob, type JobResult } from '../engine/autoinstall.js';
@@ -14,7 +14,7 @@ import {
   type AutoinstallRun,
   type KnownModule,
 } from '../engine/autoinstallOrder.js';
-import { newestVersions } from '../engine/autoinstallPlan.js';
+import { autoinstallJobs, newestVersions } from '../engine/autoinstallPlan.js';
 import type { DkmsContext } from '../core/context.js';
 import { BuildQueue } from '../engine/queue/buildQueue.js';
 import { enqueuePlan } from '../engine/queue/enqueuePlan.js';
@@ -22,6 +22,7 @@ import { BuildDurations, durationsFile, jobEstimator } from '../engine/queue/bui
 import { prepareKernelAndSigning } from '../engine/kernelPreparation.js';
 import { kernelArches, requireRootForSystemTree } from './common.js';
 import { depmodAll } from '../engine/depmod.js';
+import { rebuildUpdatedDependents } from '../engine/rebuildAfterInstall.js';
 import { autoinstallPreviewLines } from './dryRun.js';
 import { errorText, wantLogTail } from './errorText.js';
 import { autoinstallRunResult, recordReadiness } from '../engine/readiness.js';
@@ -96,13 +97,8 @@ export async function autoinstallKernel(
     await recordReadiness(ctx, autoinstallRunResult(kernel, arch, known, { jobs: [] }), 'dkms');
     return undefined;
   }
-  const possible = autoinstallRun(known, () => ({ status: 'installed' }));
-  const dependsOf = new Map(known.map((m) => [m.module, m.buildDepends]));
-  const attempted = new Set(possible.attempts.map((ref) => ref.module));
-  const jobs = possible.attempts.map((ref) => ({
-    ...ref,
-    after: (dependsOf.get(ref.module) ?? []).filter((d) => attempted.has(d)),
-  }));
+  // BUILD_EXCLUSIVE skips are attempted as dkms does (its warning and exit 77 are output)
+  const { jobs } = autoinstallJobs(known);
   await recordReadiness(ctx, autoinstallRunResult(kernel, arch, known, { jobs }), 'dkms');
   const unbuilt = new Set(
     jobs.filter((job) => !ctx.tree.isBuilt({ ...job, kernel, arch })).map((job) => job.module),
@@ -123,7 +119,11 @@ export async function autoinstallKernel(
       captured.set(request.module, reporter);
       const jobCtx: DkmsContext = { ...ctx, reporter, signal };
       const ref = { module: request.module, version: request.version };
-      return runAutoinstallJob(jobCtx, ref, kernel, arch, { depmod: true });
+      // dependants are rebuilt below, in dkms's attempt order, where dkms prints it
+      return runAutoinstallJob(jobCtx, ref, kernel, arch, {
+        depmod: true,
+        rebuildDependents: false,
+      });
     },
   });
   const pending = enqueuePlan(queue, jobs, {
@@ -148,9 +148,9 @@ export async function autoinstallKernel(
     autoinstallRunResult(kernel, arch, known, { jobs }, [...results.values()]),
     'dkms',
   );
-  const run = autoinstallRun(known, (ref) => outcomeOf(results.get(ref.module)));
+  const attempts = autoinstallRun(known, (ref) => outcomeOf(results.get(ref.module))).attempts;
   let prepared = false;
-  for (const ref of run.attempts) {
+  for (const ref of attempts) {
     if (!prepared && unbuilt.has(ref.module)) {
       replay(preparation, ctx.reporter);
       prepared = true;
@@ -160,6 +160,10 @@ export async function autoinstallKernel(
     );
     const output = captured.get(ref.module);
     if (output) replay(output, ctx.reporter);
+    if (results.get(ref.module)?.status === 'installed') {
+      const rebuilt = await rebuildAfter(ctx, ref, kernel, arch);
+      if (rebuilt) results.set(ref.module, rebuilt);
+    }
     const result = results.get(ref.module);
     if (result?.status === 'failed') {
       const text = errorText(result.error, { forPerson: wantLogTail() });
@@ -172,7 +176,26 @@ export async function autoinstallKernel(
   // What the kernel owes (this run's installs, or an earlier command killed before its depmod).
   const failures = await depmodAll(ctx, [{ kernel, arch }]);
   for (const failure of failures.values()) ctx.reporter.error(`Error! ${failure.message}`);
-  return run;
+  // a failed rebuild failed its attempt, as in dkms
+  return autoinstallRun(known, (ref) => outcomeOf(results.get(ref.module)));
+}
+
+/**
+ * dkms's do_install ends by rebuilding BUILD_DEPENDS_REBUILD dependants; their output belongs
+ * to the attempt, and a failed rebuild fails it (resolves with its failure).
+ */
+async function rebuildAfter(
+  ctx: DkmsContext,
+  ref: ModuleVersionRef,
+  kernel: string,
+  arch: string,
+): Promise<JobResult | undefined> {
+  try {
+    await rebuildUpdatedDependents(ctx, kernel, arch, { force: false, depmod: true });
+    return undefined;
+  } catch (error) {
+    return { ref, status: 'failed', error: toDkmsError(error) };
+  }
 }
 
 export const autoinstall: Command = async (ctx, args) => {

@@ -93,6 +93,12 @@ export async function autoinstallPreviewLines(
     lines.push(
       indent(`skip ${waiting.module}/${waiting.version}: missing ${waiting.missing.join(' ')}`),
     );
+  for (const waiting of plan.deferred)
+    lines.push(
+      indent(
+        `defer ${waiting.module}/${waiting.version}: ${waiting.missing.join(' ')} not registered with DKMS`,
+      ),
+    );
   if (plan.jobs.length > 0 && ctx.depmod) lines.push(indent(`depmod ${kernel}`));
   if (lines.length === 1) lines.push(indent('nothing to do'));
   return lines;

@@ -1,8 +1,6 @@
 import { installModule, type InstallOptions } from '../engine/install.js';
 import { withModuleSession } from '../engine/recovery.js';
-import { unbuildOne, uninstallOne } from '../engine/remove.js';
-import { buildModule } from '../engine/build.js';
-import { rebuildDependents } from '../engine/dependencyRebuild.js';
+import { rebuildUpdatedDependents } from '../engine/rebuildAfterInstall.js';
 import {
   kernelArches,
   moduleVersionArgs,
@@ -48,17 +46,11 @@ export const install: Command = async (ctx, args) => {
     for (const failure of (await depmodAll(ctx, targets)).values())
       ctx.reporter.warn(failure.message);
   });
-  for (const target of targets) {
-    await rebuildDependents(ctx, target.kernel, target.arch, args.force, {
-      rebuild: (dependent) =>
-        withModuleSession(ctx, dependent.module, async () => {
-          await uninstallOne(ctx, dependent, { direct: true });
-          await unbuildOne(ctx, dependent, { uninstall: false });
-          await buildModule(ctx, dependent);
-          await installModule(ctx, dependent, { depmod: true });
-        }),
+  for (const target of targets)
+    await rebuildUpdatedDependents(ctx, target.kernel, target.arch, {
+      force: args.force,
+      depmod: true,
     });
-  }
   await runPostTransaction(ctx, targets[0]?.kernel);
   return { exitCode: 0 };
 };

@@ -1,11 +1,7 @@
 import { loadConfs } from '../conf/loadConf.js';
 import { DkmsError, isDkmsError, EXIT_SKIPPED } from '../core/errors.js';
 import type { ModuleVersionRef } from '../core/stateTree.js';
-import {
-  newestVersions,
-  type AutoinstallCandidate,
-  type AutoinstallPlan,
-} from './autoinstallPlan.js';
+import { newestVersions, type AutoinstallCandidate } from './autoinstallPlan.js';
 import type { DkmsContext } from '../core/context.js';
 import { withModuleSession } from './recovery.js';
 
@@ -93,23 +89,31 @@ export type JobResult =
   | { ref: ModuleVersionRef; status: 'failed'; error: DkmsError };
 
 /**
- * Builds and installs one module for one kernel under its lock; never throws. `depmod`: the
- * install ends with dkms's `Running depmod... done.` (dkms autoinstall); dkmsd finishes each
- * kernel once instead.
+ * Builds and installs one module for one kernel under its lock, then (as dkms 3.4's
+ * do_install) rebuilds the modules built against another version of a dependency
+ * (BUILD_DEPENDS_REBUILD); never throws. `depmod`: each install ends with dkms's `Running
+ * depmod... done.` (dkms autoinstall); dkmsd finishes each kernel once instead.
+ * `rebuildDependents: false`: the caller rebuilds (dkms autoinstall, in attempt order).
  */
 export async function runAutoinstallJob(
   ctx: DkmsContext,
   ref: ModuleVersionRef,
   kernel: string,
   arch: string,
-  options: { depmod?: boolean } = {},
+  options: { depmod?: boolean; rebuildDependents?: boolean } = {},
 ): Promise<JobResult> {
   try {
     // Loaded on first use: dkmsd plans without loading the build engine (execa & co.).
     const { installModule } = await import('./install.js');
+    const depmod = Boolean(options.depmod);
     const outcome = await withModuleSession(ctx, ref.module, () =>
-      installModule(ctx, { ...ref, kernel, arch }, { depmod: Boolean(options.depmod) }),
+      installModule(ctx, { ...ref, kernel, arch }, { depmod }),
     );
+    // after the module's own lock is released: the rebuilds take their modules' locks
+    if (outcome === 'installed' && options.rebuildDependents !== false) {
+      const { rebuildUpdatedDependents } = await import('./rebuildAfterInstall.js');
+      await rebuildUpdatedDependents(ctx, kernel, arch, { force: false, depmod });
+    }
     return { ref, status: outcome };
   } catch (error) {
     if (isDkmsError(error) && error.exitCode === EXIT_SKIPPED)
@@ -122,50 +126,4 @@ export async function runAutoinstallJob(
         : new DkmsError('INTERNAL', String(error), { cause: error }),
     };
   }
-}
-
-export interface AutoinstallReport {
-  kernel: string;
-  arch: string;
-  plan: AutoinstallPlan;
-  results: JobResult[];
-  broken: ModuleVersionRef[];
-}
-
-export function formatJobError(error: DkmsError): string {
-  return [
-    `Error! ${error.message}`,
-    error.logPath ? `Consult ${error.logPath} for more information.` : '',
-    error.hint ?? '',
-  ]
-    .filter(Boolean)
-    .join('\n');
-}
-
-/** The closing lines dkms prints after autoinstall, and whether it failed (exit 11). */
-export function summarize(report: AutoinstallReport): { lines: string[]; failed: boolean } {
-  const { kernel } = report;
-  const names = (status: JobResult['status']): string[] =>
-    report.results.filter((r) => r.status === status).map((r) => r.ref.module);
-  const failedResults = report.results.filter(
-    (r): r is Extract<JobResult, { status: 'failed' }> => r.status === 'failed',
-  );
-  const lines: string[] = [];
-  const installed = names('installed');
-  const skipped = [...report.plan.skipped.map((s) => s.module), ...names('skipped')];
-  const failed = [
-    ...failedResults.map((r) => `${r.ref.module}(${r.error.exitCode})`),
-    ...report.plan.invalid.map((r) => `${r.module}(conf)`),
-  ];
-  if (installed.length > 0)
-    lines.push(`Autoinstall on ${kernel} succeeded for module(s) ${installed.join(' ')}.`);
-  if (skipped.length > 0)
-    lines.push(`Autoinstall on ${kernel} was skipped for module(s) ${skipped.join(' ')}.`);
-  if (failed.length > 0)
-    lines.push(`Autoinstall on ${kernel} failed for module(s) ${failed.join(' ')}.`);
-  for (const u of report.plan.unsatisfied)
-    lines.push(
-      `${u.module}/${u.version} autoinstall failed due to missing dependencies: ${u.missing.join(' ')}.`,
-    );
-  return { lines, failed: failed.length > 0 || report.plan.unsatisfied.length > 0 };
 }

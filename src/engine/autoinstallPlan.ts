@@ -1,5 +1,6 @@
 import { compareVer } from '../util/version.js';
 import type { ModuleVersionRef } from '../core/stateTree.js';
+import { autoinstallRun, type AutoinstallRun, type KnownModule } from './autoinstallOrder.js';
 
 /** What the planner knows of one module for one kernel (gathered by the caller). */
 export interface AutoinstallCandidate extends ModuleVersionRef {
@@ -19,14 +20,16 @@ export interface AutoinstallJob extends ModuleVersionRef {
 }
 
 export interface AutoinstallPlan {
-  /** In an order that respects BUILD_DEPENDS (each job's `after` come earlier). */
+  /** In dkms 3.4.3's attempt order; each job's `after` come earlier. */
   jobs: AutoinstallJob[];
   alreadyInstalled: ModuleVersionRef[];
   skipped: (ModuleVersionRef & { reason: string })[];
   /** Not planned because their conf is unreadable. */
   invalid: (ModuleVersionRef & { reason: string })[];
-  /** Waiting on dependencies that nothing installs. */
+  /** Waiting on dependencies DKMS knows but nothing installs: a failure. */
   unsatisfied: (ModuleVersionRef & { missing: string[] })[];
+  /** Waiting on dependencies DKMS does not know (yet): deferred, not a failure. */
+  deferred: (ModuleVersionRef & { missing: string[] })[];
 }
 
 /** The newest version of each module, as dkms picks it for autoinstall (by VER(), the first seen on a tie). */
@@ -40,60 +43,71 @@ export function newestVersions<T extends ModuleVersionRef>(entries: readonly T[]
 }
 
 /**
- * Decides what autoinstall does for one kernel: which modules to build and install, in
- * BUILD_DEPENDS order, and which are skipped and why. Pure: candidates come in, a plan comes out.
+ * What dkms 3.4.3's autoinstall could attempt if every attempt succeeded (a module `skips`
+ * names: skipped, which satisfies its dependents too), as queue jobs in its attempt order,
+ * each after the jobs its BUILD_DEPENDS name. The build queue then holds back the dependents
+ * of a job that failed, as dkms never attempts them.
+ */
+export function autoinstallJobs(
+  known: readonly KnownModule[],
+  skips: ReadonlySet<string> = new Set(),
+): { jobs: AutoinstallJob[]; run: AutoinstallRun } {
+  const run = autoinstallRun(known, (ref) =>
+    skips.has(ref.module) ? { status: 'skipped' } : { status: 'installed' },
+  );
+  const dependsOf = new Map(known.map((m) => [m.module, m.buildDepends]));
+  const attempted = new Set(run.attempts.map((ref) => ref.module));
+  const jobs = run.attempts
+    .filter((ref) => !skips.has(ref.module))
+    .map((ref) => ({
+      module: ref.module,
+      version: ref.version,
+      after: (dependsOf.get(ref.module) ?? []).filter((d) => attempted.has(d) && !skips.has(d)),
+    }));
+  return { jobs, run };
+}
+
+const byModule = (a: ModuleVersionRef, b: ModuleVersionRef): number =>
+  a.module < b.module ? -1 : a.module > b.module ? 1 : 0;
+
+/**
+ * Decides what autoinstall does for one kernel, by dkms 3.4.3's rules (autoinstallOrder.ts):
+ * which modules to build and install and in which order, which are skipped (BUILD_EXCLUSIVE,
+ * known before building), which wait on dependencies (a failure when DKMS knows them,
+ * deferred when it does not). Pure: candidates come in, a plan comes out.
  */
 export function planAutoinstall(candidates: readonly AutoinstallCandidate[]): AutoinstallPlan {
-  const plan: AutoinstallPlan = {
-    jobs: [],
-    alreadyInstalled: [],
-    skipped: [],
-    invalid: [],
-    unsatisfied: [],
+  const newest = newestVersions(candidates).sort(byModule);
+  const refOf = (c: AutoinstallCandidate): ModuleVersionRef => ({
+    module: c.module,
+    version: c.version,
+  });
+  const known: KnownModule[] = newest.map((c) => ({
+    ...refOf(c),
+    installed: c.installed,
+    // an unreadable conf is never attempted; its dependents wait on a module DKMS knows
+    autoinstall: c.autoinstall && !c.confError,
+    buildDepends: c.buildDepends,
+  }));
+  const exclusions = new Map(
+    newest.flatMap((c) => (c.exclusion && !c.confError ? [[c.module, c.exclusion]] : [])),
+  );
+  const { jobs, run } = autoinstallJobs(known, new Set(exclusions.keys()));
+  const leftover = (deferred: boolean) =>
+    run.leftover
+      .filter((l) => l.deferred === deferred)
+      .map((l) => ({ module: l.module, version: l.version, missing: l.missing }));
+  return {
+    jobs,
+    alreadyInstalled: newest.filter((c) => c.installed).map(refOf),
+    skipped: run.attempts.flatMap((ref) => {
+      const reason = exclusions.get(ref.module);
+      return reason === undefined ? [] : [{ ...ref, reason }];
+    }),
+    invalid: newest.flatMap((c) =>
+      c.confError && !c.installed ? [{ ...refOf(c), reason: c.confError }] : [],
+    ),
+    unsatisfied: leftover(false),
+    deferred: leftover(true),
   };
-  const satisfied = new Set<string>();
-  const pending: AutoinstallCandidate[] = [];
-  for (const c of newestVersions(candidates)) {
-    const ref = { module: c.module, version: c.version };
-    if (c.installed) {
-      plan.alreadyInstalled.push(ref);
-      satisfied.add(c.module);
-    } else if (c.confError) {
-      plan.invalid.push({ ...ref, reason: c.confError });
-    } else if (!c.autoinstall) {
-      continue;
-    } else if (c.exclusion) {
-      plan.skipped.push({ ...ref, reason: c.exclusion });
-      satisfied.add(c.module);
-    } else {
-      pending.push(c);
-    }
-  }
-  const planned = new Set<string>();
-  let progress = true;
-  while (pending.length > 0 && progress) {
-    progress = false;
-    for (let i = 0; i < pending.length; i++) {
-      const c = pending[i];
-      if (!c) continue;
-      const waiting = c.buildDepends.filter((d) => !satisfied.has(d) && !planned.has(d));
-      if (waiting.length > 0) continue;
-      plan.jobs.push({
-        module: c.module,
-        version: c.version,
-        after: c.buildDepends.filter((d) => planned.has(d)),
-      });
-      planned.add(c.module);
-      pending.splice(i--, 1);
-      progress = true;
-    }
-  }
-  for (const c of pending) {
-    plan.unsatisfied.push({
-      module: c.module,
-      version: c.version,
-      missing: c.buildDepends.filter((d) => !satisfied.has(d) && !planned.has(d)),
-    });
-  }
-  return plan;
 }

@@ -52,37 +52,28 @@ function dependenciesUpdated(ctx: DkmsContext, ref: BuildRef, conf: DkmsConf): b
   return false;
 }
 
-export interface RebuildSteps {
-  /** uninstall, unbuild, build and install one module again. */
-  rebuild: (ref: BuildRef) => Promise<void>;
+/** Whether a build's dependencies changed since it was built (BUILD_DEPENDS_REBUILD set). */
+export async function needsRebuild(ctx: DkmsContext, ref: BuildRef): Promise<boolean> {
+  if (!ctx.tree.isAdded(ref) || !ctx.tree.isBuilt(ref)) return false;
+  const conf = await loadConfOrThrow(ctx, ref);
+  if (conf.buildDepends.length === 0 || !conf.buildDependsRebuild) return false;
+  return dependenciesUpdated(ctx, ref, conf);
 }
 
 /**
- * dkms 3.4's check_and_rebuild_dependent_modules for one kernel: every module built for it
- * with BUILD_DEPENDS_REBUILD whose dependencies changed is rebuilt and installed again.
+ * dkms 3.4's check_and_rebuild_dependent_modules for one kernel: the modules built for it
+ * with BUILD_DEPENDS_REBUILD whose dependencies changed, in tree order. (Upstream's pass
+ * logic compares `m/v` with module names and so never holds one back: each is rebuilt once.)
  */
-export async function rebuildDependents(
+export async function dependentsToRebuild(
   ctx: DkmsContext,
   kernel: string,
   arch: string,
-  force: boolean,
-  steps: RebuildSteps,
-): Promise<void> {
-  if (force) return;
-  const pending: { ref: BuildRef; conf: DkmsConf }[] = [];
+): Promise<BuildRef[]> {
+  const due: BuildRef[] = [];
   for (const mv of ctx.tree.moduleVersions()) {
     const ref = { ...mv, kernel, arch };
-    if (!ctx.tree.isAdded(mv) || !ctx.tree.isBuilt(ref)) continue;
-    const conf = await loadConfOrThrow(ctx, ref);
-    if (conf.buildDepends.length === 0 || !conf.buildDependsRebuild) continue;
-    if (dependenciesUpdated(ctx, ref, conf)) pending.push({ ref, conf });
+    if (await needsRebuild(ctx, ref)) due.push(ref);
   }
-  // upstream's pass logic compares `m/v` with module names and so never holds one back:
-  // every such module is rebuilt once, in tree order; a failed rebuild is not retried
-  for (const { ref } of pending) {
-    ctx.reporter.info(
-      `\nRebuilding module ${ref.module}/${ref.version} due to updated dependencies\n`,
-    );
-    await steps.rebuild(ref);
-  }
+  return due;
 }

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ARCH, K47, dkms, makeRoots, skipWithoutHeaders, type Roots } from '../helpers/roots.js';
-import { moduleSource, simpleConf, writeSource } from './sources.js';
+import { moduleSource, simpleConf, writeModule, writeSource } from './sources.js';
 
 /*
  * dkms 3.3/3.4 features the sid oracle (3.2.2) lacks or cannot show in a sandbox: golden
@@ -92,10 +92,7 @@ describe(
     it('records BUILD_DEPENDS versions and rebuilds dependants when a dependency changes', async () => {
       framework('try_sign_modules=false\n');
       const add = (name: string, version: string, extra = ''): void =>
-        writeSource(
-          join(roots.src, `${name}-${version}`),
-          moduleSource(name, { 'dkms.conf': simpleConf(name, version, extra) }),
-        );
+        writeModule(roots.src, name, version, extra);
       add('base', '1.0');
       add('dep', '1.0', 'BUILD_DEPENDS=("base")\nBUILD_DEPENDS_REBUILD=yes\n');
       add('other', '1.0');
@@ -111,6 +108,53 @@ describe(
       assert.equal(r.code, 0, r.stderr + r.stdout);
       assert.match(r.stdout, /\n\nRebuilding module dep\/1\.0 due to updated dependencies\n\n/);
       assert.equal(readFileSync(recorded, 'utf8'), '2.0\n');
+    });
+
+    it("rebuilds dependants after an autoinstall's install, inside that module's attempt", async () => {
+      const own = makeRoots([K47]);
+      try {
+        writeFileSync(join(own.confDir, 'framework.conf'), 'try_sign_modules=false\n');
+        writeModule(own.src, 'base', '1.0');
+        writeModule(own.src, 'dep', '1.0', 'BUILD_DEPENDS=("base")\nBUILD_DEPENDS_REBUILD=yes\n');
+        writeModule(own.src, 'other', '1.0');
+        for (const mv of ['base/1.0', 'dep/1.0', 'other/1.0']) {
+          const r = await dkms(own, ['install', mv, '-k', K47, '--no-depmod']);
+          assert.equal(r.code, 0, r.stderr + r.stdout);
+        }
+        writeModule(own.src, 'base', '2.0');
+        assert.equal((await dkms(own, ['add', 'base/2.0'])).code, 0);
+        const auto = await dkms(own, ['autoinstall', '-k', K47, '--no-depmod']);
+        assert.equal(auto.code, 0, auto.stderr + auto.stdout);
+        const lib = `${own.lib}/${K47}/updates/dkms`;
+        assert.equal(
+          auto.stdout.replace(/\.\.\.\.+/g, '...'),
+          [
+            "Module signing is disabled by policy, modules won't be signed",
+            '',
+            `Autoinstall of module base/2.0 for kernel ${K47} (${ARCH})`,
+            'Building module(s)... done.',
+            `Installing ${lib}/base.ko`,
+            'Running depmod... done.',
+            '',
+            'Rebuilding module dep/1.0 due to updated dependencies',
+            '',
+            `Module dep/1.0 for kernel ${K47} (${ARCH}):`,
+            'Before uninstall, this module version was ACTIVE on this kernel.',
+            `Deleting ${lib}/dep.ko`,
+            'Running depmod... done.',
+            'Building module(s)... done.',
+            `Installing ${lib}/dep.ko`,
+            'Running depmod... done.',
+            '',
+            `Autoinstall on ${K47} succeeded for module(s) dep other base.`,
+            '',
+          ].join('\n'),
+        );
+        const recorded = join(own.tree, 'dep/1.0', K47, ARCH, '.dep_base');
+        assert.equal(readFileSync(recorded, 'utf8'), '2.0\n');
+      } finally {
+        own.cleanup();
+      }
     });
   },
 );

@@ -25,6 +25,13 @@ export const moduleSource = (name: string, extra: SourceFiles = {}): SourceFiles
 export const simpleConf = (name: string, version: string, extra = ''): string =>
   `PACKAGE_NAME="${name}"\nPACKAGE_VERSION="${version}"\nBUILT_MODULE_NAME[0]="${name}"\nDEST_MODULE_LOCATION[0]="/updates/dkms"\nAUTOINSTALL="yes"\n${extra}`;
 
+/** A one-module package `name-version` (simpleConf + `extra` lines) in the source tree `src`. */
+export const writeModule = (src: string, name: string, version: string, extra = ''): void =>
+  writeSource(
+    join(src, `${name}-${version}`),
+    moduleSource(name, { 'dkms.conf': simpleConf(name, version, extra) }),
+  );
+
 /** Writes the files under `dir`; a key ending in ` +x` is made executable. */
 export function writeSource(dir: string, files: SourceFiles): void {
   for (const [key, content] of Object.entries(files)) {

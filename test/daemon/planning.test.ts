@@ -207,6 +207,7 @@ describe('planning a kernel run', () => {
         skipped: [{ module: 'o', version: '1', reason: 'OBSOLETE_BY' }],
         invalid: [],
         unsatisfied: [],
+        deferred: [],
       },
       [],
     );
@@ -226,6 +227,7 @@ describe('planning a kernel run', () => {
         skipped: [],
         invalid: [],
         unsatisfied: [],
+        deferred: [],
       },
       [],
     );
@@ -256,6 +258,34 @@ describe('planning a kernel run', () => {
         message: 'Bad return status',
         logPath: '/t/c/1/build/make.log',
         remembered: false,
+      },
+    ]);
+  });
+});
+
+describe('OutcomeCollector: deferred modules (dkms 3.4.3)', () => {
+  it('counts a module waiting on a dependency DKMS does not know as skipped, not failed', () => {
+    const collector = new OutcomeCollector('K', 'x86_64');
+    collector.addPlan(
+      {
+        jobs: [],
+        alreadyInstalled: [],
+        skipped: [],
+        invalid: [],
+        unsatisfied: [],
+        deferred: [{ module: 'w', version: '1', missing: ['later'] }],
+      },
+      [],
+    );
+    const none = { status: 'not-needed' as const };
+    const outcome = collector.outcome({ depmod: none, initramfs: none, udev: none }, false);
+    assert.notEqual(outcome.result, 'failed');
+    assert.deepEqual(outcome.failed, []);
+    assert.deepEqual(outcome.skipped, [
+      {
+        module: 'w',
+        version: '1',
+        reason: 'w/1 autoinstall deferred: BUILD_DEPENDS not registered with DKMS: later.',
       },
     ]);
   });

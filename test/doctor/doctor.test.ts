@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { defaultPaths } from '../../src/core/paths.js';
 import { MemoryReporter } from '../../src/core/host.js';
 import { createContext } from '../../src/core/context.js';
 import { runDoctor, type DoctorProbes } from '../../src/doctor/doctor.js';
@@ -17,6 +16,7 @@ import {
   dkms,
   makeRoots,
   run,
+  sandboxPaths,
   type Roots,
   skipWithoutHeaders,
 } from '../helpers/roots.js';
@@ -70,14 +70,7 @@ describe('dkms doctor on real modules', { skip }, () => {
     extra: Partial<DoctorProbes> = probes(),
   ): Promise<Finding[]> => {
     const ctx = createContext({
-      paths: {
-        ...defaultPaths(),
-        dkmsTree: roots.tree,
-        sourceTree: roots.src,
-        installTree: roots.lib,
-        confDir: roots.confDir,
-        bootDir: boot,
-      },
+      paths: sandboxPaths(roots, { bootDir: boot }),
       framework: {},
       parallelJobs: 1,
       reporter: new MemoryReporter(),

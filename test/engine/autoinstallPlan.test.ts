@@ -41,6 +41,41 @@ describe('planAutoinstall', () => {
     assert.deepEqual(plan.alreadyInstalled, [{ module: 'done', version: '1' }]);
     assert.deepEqual(plan.skipped, [{ module: 'old', version: '1', reason: 'OBSOLETE_BY' }]);
     assert.deepEqual(plan.invalid, [{ module: 'bad', version: '1', reason: 'Bad conf file' }]);
-    assert.deepEqual(plan.unsatisfied, [{ module: 'needs', version: '1', missing: ['missing'] }]);
+    // a dependency DKMS does not know defers the module (dkms 3.4.3), it does not fail it
+    assert.deepEqual(plan.unsatisfied, []);
+    assert.deepEqual(plan.deferred, [{ module: 'needs', version: '1', missing: ['missing'] }]);
+  });
+
+  it('fails a module whose dependency DKMS knows but does not install, as dkms 3.4.3', () => {
+    const plan = planAutoinstall([
+      c('manual', '1', { autoinstall: false }),
+      c('bad', '1', { confError: 'Bad conf file' }),
+      c('x', '1', { buildDepends: ['manual'] }),
+      c('y', '1', { buildDepends: ['bad', 'unknown'] }),
+    ]);
+    assert.deepEqual(plan.jobs, []);
+    assert.deepEqual(plan.unsatisfied, [
+      { module: 'x', version: '1', missing: ['manual'] },
+      { module: 'y', version: '1', missing: ['bad'] },
+    ]);
+    assert.deepEqual(plan.deferred, []);
+  });
+
+  it('attempts in passes, tree order within each, a skip satisfying its dependents', () => {
+    const plan = planAutoinstall([
+      c('d', '1', { buildDepends: ['c'] }),
+      c('c', '1', { buildDepends: ['a'] }),
+      c('b', '1', { buildDepends: ['excl'] }),
+      c('a', '1'),
+      c('excl', '1', { exclusion: 'BUILD_EXCLUSIVE' }),
+    ]);
+    // pass 1: a, excl (skipped); pass 2: b, c; pass 3: d
+    assert.deepEqual(plan.jobs, [
+      { module: 'a', version: '1', after: [] },
+      { module: 'b', version: '1', after: [] },
+      { module: 'c', version: '1', after: ['a'] },
+      { module: 'd', version: '1', after: ['c'] },
+    ]);
+    assert.deepEqual(plan.skipped, [{ module: 'excl', version: '1', reason: 'BUILD_EXCLUSIVE' }]);
   });
 });

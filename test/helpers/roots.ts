@@ -3,6 +3,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { defaultPaths, type DkmsPaths } from '../../src/core/paths.js';
 
 /** The repository root (tests run from dist/test/...). */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -103,3 +104,13 @@ export const skipWithoutHeaders: string | false =
 /** One `modinfo -F FIELD` value of a module file ('' when there is none). */
 export const modinfo = async (file: string, field: string): Promise<string> =>
   (await run('modinfo', ['-F', field, file])).stdout.trim();
+
+/** dkms's paths pointed at a sandbox, for a DkmsContext made in a test. */
+export const sandboxPaths = (roots: Roots, extra: Partial<DkmsPaths> = {}): DkmsPaths => ({
+  ...defaultPaths(),
+  dkmsTree: roots.tree,
+  sourceTree: roots.src,
+  installTree: roots.lib,
+  confDir: roots.confDir,
+  ...extra,
+});

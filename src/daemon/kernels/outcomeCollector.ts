@@ -51,6 +51,11 @@ export class OutcomeCollector {
         },
       });
     }
+    // dkms 3.4.3: waiting on a dependency DKMS does not know yet is deferred, not a failure
+    for (const waiting of plan.deferred) {
+      const reason = `${waiting.module}/${waiting.version} autoinstall deferred: BUILD_DEPENDS not registered with DKMS: ${waiting.missing.join(' ')}.`;
+      this.set(waiting.module, { kind: 'skipped', ref: refOf(waiting), reason });
+    }
     for (const waiting of plan.unsatisfied) {
       const message = `${waiting.module}/${waiting.version} autoinstall failed due to missing dependencies: ${waiting.missing.join(' ')}.`;
       this.set(waiting.module, {
