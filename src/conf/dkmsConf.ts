@@ -1,4 +1,5 @@
 import { DkmsError } from '../core/errors.js';
+import type { KernelConfig } from '../kernel/kernel.js';
 import { bashRegexMatch, compareVer } from '../util/version.js';
 import { DEPRECATED_DIRECTIVES } from './directives.js';
 import { moduleWordProblem, relativePathProblem } from '../util/names.js';
@@ -59,7 +60,7 @@ export interface ConfContext {
   /** ID / ID_LIKE of the distribution, for DEST_MODULE_LOCATION remapping. */
   distro: string;
   /** The kernel's config (CONFIG_X -> y/m/n/value), when it could be read. */
-  kernelConfig: ReadonlyMap<string, string> | undefined;
+  kernelConfig: KernelConfig | undefined;
   /** The file that was read (deprecation notices name it). */
   confPath: string;
   /** The path dkms's `Bad conf file.` names: only the one passed explicitly, else ''. */

@@ -5,6 +5,7 @@ import { DkmsError } from '../core/errors.js';
 import {
   kernelModuleCompression,
   readKernelConfig,
+  type KernelConfig,
   type ModuleCompression,
 } from '../kernel/kernel.js';
 import { prepareSigning, signModule, type ActiveSigning } from '../sign/signer.js';
@@ -90,7 +91,7 @@ export function chooseCompression(
 export function expectedCompression(
   installTree: string,
   kernel: string,
-  config: ReadonlyMap<string, string> | undefined,
+  config: KernelConfig | undefined,
 ): ModuleCompression {
   return chooseCompression(scanModuleTree(join(installTree, kernel)), () =>
     kernelModuleCompression(config, installTree, kernel),

@@ -14,27 +14,46 @@ export function kernelConfigPath(sourceDir: string, override?: string): string {
   return existsSync(auto) ? auto : join(sourceDir, '.config');
 }
 
-/** CONFIG_X -> value ("y", "m", quoted strings unquoted), or undefined without a config. */
-export function readKernelConfig(path: string): ReadonlyMap<string, string> | undefined {
+/** What dkms looks up in a kernel's config: CONFIG_X -> value ("y", "m", strings unquoted). */
+export interface KernelConfig {
+  get(name: string): string | undefined;
+}
+
+/** A kernel's config, or undefined without one. */
+export function readKernelConfig(path: string): KernelConfig | undefined {
   return kernelConfigs.get(path);
 }
 
 // Kept for the life of dkmsd, keyed on the file's identity: new headers are read again.
-const kernelConfigs = new FileMemo(parseKernelConfig);
+const kernelConfigs = new FileMemo(loadKernelConfig);
 
-function parseKernelConfig(path: string): ReadonlyMap<string, string> | undefined {
-  let config: Map<string, string> | undefined;
+function loadKernelConfig(path: string): KernelConfig | undefined {
   try {
-    config = new Map();
-    for (const line of readFileSync(path, 'utf8').split('\n')) {
-      const match = /^(CONFIG_\w+)=(.*)$/.exec(line);
-      if (match?.[1] && match[2] !== undefined)
-        config.set(match[1], match[2].replace(/^"(.*)"$/, '$1'));
-    }
+    return new ConfigText(readFileSync(path, 'utf8'));
   } catch {
-    config = undefined;
+    return undefined;
   }
-  return config;
+}
+
+/**
+ * The config file's text, searched by name: dkms asks for a handful of its ~10k names, and a
+ * Map of all of them costs a few ms to build and a MB per kernel to keep in dkmsd.
+ */
+class ConfigText implements KernelConfig {
+  private readonly text: string;
+
+  constructor(text: string) {
+    this.text = `\n${text}`;
+  }
+
+  get(name: string): string | undefined {
+    if (!/^CONFIG_\w+$/.test(name)) return undefined;
+    let at = this.text.lastIndexOf(`\n${name}=`);
+    if (at < 0) return undefined;
+    at += name.length + 2;
+    const end = this.text.indexOf('\n', at);
+    return this.text.slice(at, end < 0 ? undefined : end).replace(/^"(.*)"$/, '$1');
+  }
 }
 
 /** The header package a user should install on this distribution. */
@@ -52,7 +71,7 @@ export type ModuleCompression = '' | '.gz' | '.xz' | '.zst';
  * its config, else the suffix modules.dep uses.
  */
 export function kernelModuleCompression(
-  config: ReadonlyMap<string, string> | undefined,
+  config: KernelConfig | undefined,
   installTree: string,
   kernel: string,
 ): ModuleCompression {

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { FrameworkConf } from '../core/framework.js';
+import type { KernelConfig } from '../kernel/kernel.js';
 
 /** What signing needs, as read from the system; `planSigning` turns it into a decision. */
 export interface SigningInputs {
@@ -7,7 +8,7 @@ export interface SigningInputs {
   /** ID / ID_LIKE of the distribution (readDistro). */
   distro: string;
   /** The kernel config the build used ($kernel_config), if it could be read. */
-  kernelConfig: ReadonlyMap<string, string> | undefined;
+  kernelConfig: KernelConfig | undefined;
   kernelConfigPath: string | undefined;
   /** sign_file, mok_signing_key, mok_certificate from framework.conf, evaluated with $kernelver. */
   framework: Pick<
@@ -119,9 +120,9 @@ export function planSigning(input: SigningInputs): SigningPlan {
 }
 
 /** Whether a kernel wants signed modules at all (the condition dkms signs under). */
-export const kernelWantsSignatures = (config: ReadonlyMap<string, string> | undefined): boolean =>
+export const kernelWantsSignatures = (config: KernelConfig | undefined): boolean =>
   Boolean(config?.get('CONFIG_MODULE_SIG_HASH'));
 
 /** Whether a kernel refuses unsigned modules whatever the firmware says. */
-export const kernelForcesSignatures = (config: ReadonlyMap<string, string> | undefined): boolean =>
+export const kernelForcesSignatures = (config: KernelConfig | undefined): boolean =>
   config?.get('CONFIG_MODULE_SIG_FORCE') === 'y';
