@@ -24,5 +24,5 @@ for entry in dkms:src/cli/dkms.ts dkmsd:src/daemon/cli.ts; do
     # is defined: its warning is silenced.
     "$esbuild" "${entry#*:}" --bundle --platform=node --target=node20.19 --format=cjs \
         --define:DKMS_TS_BUNDLED_VERSION="\"$version\"" --log-override:empty-import-meta=silent \
-        --legal-comments=eof --log-level=warning --outfile="$out/${entry%%:*}.cjs"
+        --legal-comments=eof --charset=ascii --minify-whitespace --log-level=warning --outfile="$out/${entry%%:*}.cjs"
 done

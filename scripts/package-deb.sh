@@ -55,12 +55,14 @@ put() { install -D -m "$1" "$2" "$stage$3"; }
 bash scripts/bundle.sh "$work/bundle"
 put 0644 "$work/bundle/dkms.cjs" /usr/lib/dkms-ts/dkms.cjs
 put 0644 "$work/bundle/dkmsd.cjs" /usr/lib/dkms-ts/dkmsd.cjs
+# dkmsd's node flags: the same as bin/dkmsd's (why: there).
+declare -A node_flags=([dkms]='' [dkmsd]='--max-semi-space-size=1 --no-opt ')
 for cmd in dkms dkmsd; do
     cat >"$work/$cmd" <<SH
 #!/bin/sh
 # $cmd (dkms-ts). It makes no TLS connections: NODE_EXTRA_CA_CERTS would only slow node's start.
 unset NODE_EXTRA_CA_CERTS
-exec /usr/bin/node /usr/lib/dkms-ts/$cmd.cjs "\$@"
+exec /usr/bin/node ${node_flags[$cmd]}/usr/lib/dkms-ts/$cmd.cjs "\$@"
 SH
     put 0755 "$work/$cmd" "/usr/sbin/$cmd"
 done

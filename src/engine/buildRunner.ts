@@ -175,7 +175,7 @@ export async function runPlan(
   await prepareWorkDir(ctx, plan);
   await sandbox.enter();
   mkdirSync(dirname(plan.logFile), { recursive: true });
-  appendLog(plan.logFile, makeLogHeader(ref.module, ref.version, ref.kernel, ref.arch));
+  appendLog(plan.logFile, await makeLogHeader(ref.module, ref.version, ref.kernel, ref.arch));
   const env = await makeEnv(ctx, plan);
   const label = `${ref.module}/${ref.version} (${ref.kernel})`;
   const invoke = { cwd: plan.workDir, env, logFile: plan.logFile, wrap: sandbox.wrap };

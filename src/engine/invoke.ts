@@ -1,6 +1,6 @@
 import { DkmsError } from '../core/errors.js';
 import type { DkmsContext } from '../core/context.js';
-import { appendLog, runShell } from '../core/exec.js';
+import { appendLog, runShell, runTool } from '../core/exec.js';
 import { DKMS_VERSION } from '../core/version.js';
 
 /*
@@ -16,33 +16,20 @@ export function elapsedTime(ms: number): string {
     .join(':');
 }
 
-/** `date` in the C locale: `Thu Nov  6 09:05:01 UTC 2025`. */
-export function cDate(now = new Date()): string {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    weekday: 'short',
-    month: 'short',
-    day: 'numeric',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hourCycle: 'h23',
-    year: 'numeric',
-    timeZoneName: 'short',
-  }).formatToParts(now);
-  const part = (type: Intl.DateTimeFormatPartTypes): string =>
-    parts.find((p) => p.type === type)?.value ?? '';
-  const zone = part('timeZoneName').replace(/^GMT$/, 'UTC');
-  return `${part('weekday')} ${part('month')} ${part('day').padStart(2, ' ')} ${part('hour')}:${part('minute')}:${part('second')} ${zone} ${part('year')}`;
-}
-
-/** The first lines of make.log: `DKMS (dkms-3.4.3) make.log for m/v for kernel K (arch)` and the date. */
-export const makeLogHeader = (
+/**
+ * The make.log header: `DKMS (dkms-3.4.3) make.log for m/v for kernel K (arch)` and the date
+ * as dkms writes it: what `date` prints (`Thu Nov  6 09:05:01 UTC 2025` in the C locale, with
+ * the zone's own abbreviation). Not Intl: its locale data would stay resident in dkmsd (7 MB).
+ */
+export async function makeLogHeader(
   module: string,
   version: string,
   kernel: string,
   arch: string,
-): string =>
-  `DKMS (dkms-${DKMS_VERSION}) make.log for ${module}/${version} for kernel ${kernel} (${arch})\n${cDate()}\n`;
+): Promise<string> {
+  const date = await runTool('date', []);
+  return `DKMS (dkms-${DKMS_VERSION}) make.log for ${module}/${version} for kernel ${kernel} (${arch})\n${date.stdout.trim()}\n`;
+}
 
 export interface InvokeOptions {
   /** Where the command runs. */

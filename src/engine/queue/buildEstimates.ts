@@ -85,7 +85,7 @@ export class BuildDurations {
     const known = this.load();
     known.set(module, Math.round(ms));
     if (!this.file) return;
-    const modules = Object.fromEntries([...known].sort(([a], [b]) => a.localeCompare(b)));
+    const modules = Object.fromEntries([...known].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     try {
       mkdirSync(dirname(this.file), { recursive: true });
       const temp = `${this.file}.${process.pid}.tmp`;
