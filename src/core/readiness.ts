@@ -1,6 +1,5 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
 import type { FrameworkConf } from './framework.js';
 
 /*
@@ -19,36 +18,94 @@ export const FAILURE_POLICIES = ['fail', 'warn', 'defer'] as const;
 export type FailurePolicy = (typeof FAILURE_POLICIES)[number];
 export const DEFAULT_FAILURE_POLICY: FailurePolicy = 'warn';
 
-const missingModule = z.object({
-  module: z.string(),
-  version: z.string(),
+export interface MissingModule {
+  module: string;
+  version: string;
   /** failed: built and failed; building: queued or running; interrupted: the run died. */
-  reason: z.enum(['failed', 'building', 'interrupted']),
-  code: z.string().optional(),
-  logPath: z.string().optional(),
-});
+  reason: 'failed' | 'building' | 'interrupted';
+  code?: string;
+  logPath?: string;
+}
 
-export const readinessRecordSchema = z.object({
-  schema: z.literal('dkms-readiness'),
-  schemaVersion: z.literal(1),
-  kernel: z.string(),
-  arch: z.string(),
-  state: z.enum(READINESS_STATES),
-  policy: z.enum(FAILURE_POLICIES),
+export interface ReadinessRecord {
+  schema: 'dkms-readiness';
+  schemaVersion: 1;
+  kernel: string;
+  arch: string;
+  state: ReadinessState;
+  policy: FailurePolicy;
   /** ISO time of the last change. */
-  updatedAt: z.string(),
-  writer: z.enum(['dkms', 'dkmsd']),
+  updatedAt: string;
+  writer: 'dkms' | 'dkmsd';
   /** The process working on the kernel while the state is `building`. */
-  pid: z.number().optional(),
+  pid?: number;
   /** module/version of every AUTOINSTALL module installed for the kernel. */
-  installed: z.array(z.string()),
-  missing: z.array(missingModule),
+  installed: string[];
+  missing: MissingModule[];
   /** dkms kept the boot loader's default on the running kernel because of this kernel. */
-  heldDefault: z.boolean().optional(),
-});
+  heldDefault?: boolean;
+}
 
-export type ReadinessRecord = z.infer<typeof readinessRecordSchema>;
-export type MissingModule = z.infer<typeof missingModule>;
+/*
+ * Checked by hand, not with zod: every autoinstall and kernel hook reads the record, and zod
+ * costs those commands 30 ms to load (bundled; 100 ms unbundled), more than the rest of a
+ * no-op autoinstall.
+ */
+const isString = (value: unknown): value is string => typeof value === 'string';
+const optional = <T>(value: unknown, check: (v: unknown) => v is T): value is T | undefined =>
+  value === undefined || check(value);
+const oneOf =
+  <T extends string>(values: readonly T[]) =>
+  (value: unknown): value is T =>
+    (values as readonly unknown[]).includes(value);
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function parseMissing(value: unknown): MissingModule | undefined {
+  if (!isRecord(value)) return undefined;
+  const { module, version, reason, code, logPath } = value;
+  if (!isString(module) || !isString(version)) return undefined;
+  if (!oneOf(['failed', 'building', 'interrupted'] as const)(reason)) return undefined;
+  if (!optional(code, isString) || !optional(logPath, isString)) return undefined;
+  return {
+    module,
+    version,
+    reason,
+    ...(code === undefined ? {} : { code }),
+    ...(logPath === undefined ? {} : { logPath }),
+  };
+}
+
+/** A record as writeReadiness writes it, or undefined; fields it does not know are dropped. */
+export function parseReadinessRecord(value: unknown): ReadinessRecord | undefined {
+  if (!isRecord(value)) return undefined;
+  const { kernel, arch, state, policy, updatedAt, writer, pid, installed, missing, heldDefault } =
+    value;
+  if (value['schema'] !== 'dkms-readiness' || value['schemaVersion'] !== 1) return undefined;
+  if (!isString(kernel) || !isString(arch) || !isString(updatedAt)) return undefined;
+  if (!oneOf(READINESS_STATES)(state) || !oneOf(FAILURE_POLICIES)(policy)) return undefined;
+  if (!oneOf(['dkms', 'dkmsd'] as const)(writer)) return undefined;
+  if (!optional(pid, (v): v is number => typeof v === 'number')) return undefined;
+  if (!optional(heldDefault, (v): v is boolean => typeof v === 'boolean')) return undefined;
+  if (!Array.isArray(installed) || !installed.every(isString)) return undefined;
+  if (!Array.isArray(missing)) return undefined;
+  const missingModules = missing.map(parseMissing);
+  if (!missingModules.every((m) => m !== undefined)) return undefined;
+  return {
+    schema: 'dkms-readiness',
+    schemaVersion: 1,
+    kernel,
+    arch,
+    state,
+    policy,
+    updatedAt,
+    writer,
+    ...(pid === undefined ? {} : { pid }),
+    installed,
+    missing: missingModules,
+    ...(heldDefault === undefined ? {} : { heldDefault }),
+  };
+}
 
 /** The policy framework.conf sets, and a warning when its value is not one of the three. */
 export function failurePolicy(framework: Pick<FrameworkConf, 'autoinstall_failure'>): {
@@ -85,11 +142,11 @@ const alive = (pid: number): boolean => {
 export function readReadiness(dkmsTree: string, kernel: string): ReadinessRecord | undefined {
   let record: ReadinessRecord;
   try {
-    const parsed = readinessRecordSchema.safeParse(
+    const parsed = parseReadinessRecord(
       JSON.parse(readFileSync(readinessPath(dkmsTree, kernel), 'utf8')),
     );
-    if (!parsed.success) return undefined;
-    record = parsed.data;
+    if (!parsed) return undefined;
+    record = parsed;
   } catch {
     return undefined;
   }
