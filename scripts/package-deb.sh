@@ -37,7 +37,7 @@ copyright() {
         while read -r dir version license; do
             name=${dir#node_modules/}
             file=$(find "$dir" -maxdepth 1 -type f -iregex '.*/\(licen[cs]e\|copying\)\(\.md\|\.txt\)?' | head -n 1)
-            printf '\nFiles: usr/lib/dkms-ts/*.cjs (npm package %s %s)\n' "$name" "$version"
+            printf '\nFiles: usr/lib/dkms-ts/dkms/*.mjs usr/lib/dkms-ts/*.cjs (npm package %s %s)\n' "$name" "$version"
             printf 'Copyright: %s\n' "$( (grep -m1 -i 'copyright' "$file" 2>/dev/null || echo "the authors of $name") | sed 's/^[[:space:]]*//')"
             printf 'License: %s\n' "$license"
             if [[ $license == Apache-2.0 || -z $file ]]; then
@@ -53,8 +53,9 @@ put() { install -D -m "$1" "$2" "$stage$3"; }
 
 # --- the code: one bundle per command ----------------------------------------------------------
 bash scripts/bundle.sh "$work/bundle"
-put 0644 "$work/bundle/dkms.cjs" /usr/lib/dkms-ts/dkms.cjs
+for file in "$work/bundle/dkms"/*.mjs; do put 0644 "$file" "/usr/lib/dkms-ts/dkms/${file##*/}"; done
 put 0644 "$work/bundle/dkmsd.cjs" /usr/lib/dkms-ts/dkmsd.cjs
+declare -A main=([dkms]=dkms/dkms.mjs [dkmsd]=dkmsd.cjs)
 # dkmsd's node flags: the same as bin/dkmsd's (why: there).
 declare -A node_flags=([dkms]='' [dkmsd]='--max-semi-space-size=1 --no-opt ')
 for cmd in dkms dkmsd; do
@@ -62,7 +63,7 @@ for cmd in dkms dkmsd; do
 #!/bin/sh
 # $cmd (dkms-ts). It makes no TLS connections: NODE_EXTRA_CA_CERTS would only slow node's start.
 unset NODE_EXTRA_CA_CERTS
-exec /usr/bin/node ${node_flags[$cmd]}/usr/lib/dkms-ts/$cmd.cjs "\$@"
+exec /usr/bin/node ${node_flags[$cmd]}/usr/lib/dkms-ts/${main[$cmd]} "\$@"
 SH
     put 0755 "$work/$cmd" "/usr/sbin/$cmd"
 done

@@ -41,11 +41,11 @@ describe('scripts/package-deb.sh', () => {
       assert.ok(depends.includes(dep), `Depends has ${dep}: ${depends.join(', ')}`);
   });
 
-  it('ships the commands as one bundle each, the hooks, units, docs and conffiles', async () => {
+  it('ships the commands bundled, the hooks, units, docs and conffiles', async () => {
     for (const path of [
       '/usr/sbin/dkms',
       '/usr/sbin/dkmsd',
-      '/usr/lib/dkms-ts/dkms.cjs',
+      '/usr/lib/dkms-ts/dkms/dkms.mjs',
       '/usr/lib/dkms-ts/dkmsd.cjs',
       '/usr/lib/dkms/common.postinst',
       '/usr/lib/dkms/dkms_autoinstaller',
@@ -67,8 +67,13 @@ describe('scripts/package-deb.sh', () => {
       '/usr/share/doc/dkms-ts/changelog.gz',
     ])
       assert.ok(files.includes(path), `${path} is in the package`);
+    // No sources and no node_modules: dkms's bundle is its only set of modules.
     assert.deepEqual(
-      files.filter((f) => f.includes('node_modules') || /\.(m?js|ts)$/.test(f)),
+      files.filter(
+        (f) =>
+          f.includes('node_modules') ||
+          (/\.(m?js|ts)$/.test(f) && !/^\/usr\/lib\/dkms-ts\/dkms\/[\w-]+\.mjs$/.test(f)),
+      ),
       [],
     );
     const conffiles = (await run('dpkg-deb', ['--info', deb, 'conffiles'])).stdout.trim();
@@ -88,7 +93,8 @@ describe('scripts/package-deb.sh', () => {
 });
 
 describe('the bundled commands', { skip: skipWithoutHeaders }, () => {
-  const bundle = (cmd: string): string => join(root, 'usr/lib/dkms-ts', `${cmd}.cjs`);
+  const bundle = (cmd: string): string =>
+    join(root, 'usr/lib/dkms-ts', cmd === 'dkms' ? 'dkms/dkms.mjs' : `${cmd}.cjs`);
 
   it('know their version without package.json', async () => {
     assert.equal(existsSync(join(root, 'usr/lib/dkms-ts/package.json')), false);
