@@ -41,16 +41,28 @@ function loadKernelConfig(path: string): KernelConfig | undefined {
  */
 class ConfigText implements KernelConfig {
   private readonly text: string;
+  // The same few names are asked for every module: each is searched once.
+  private readonly found = new Map<string, string | undefined>();
 
   constructor(text: string) {
     this.text = `\n${text}`;
   }
 
   get(name: string): string | undefined {
+    if (this.found.has(name)) return this.found.get(name);
+    const value = this.search(name);
+    this.found.set(name, value);
+    return value;
+  }
+
+  private search(name: string): string | undefined {
     if (!/^CONFIG_\w+$/.test(name)) return undefined;
-    let at = this.text.lastIndexOf(`\n${name}=`);
+    const line = `\n${name}=`;
+    let at = this.text.indexOf(line);
     if (at < 0) return undefined;
-    at += name.length + 2;
+    // The last assignment wins, as when the file is sourced.
+    for (let next = at; next >= 0; next = this.text.indexOf(line, at + 1)) at = next;
+    at += line.length;
     const end = this.text.indexOf('\n', at);
     return this.text.slice(at, end < 0 ? undefined : end).replace(/^"(.*)"$/, '$1');
   }
