@@ -1,6 +1,7 @@
 #!/bin/bash
-# Benchmark: what each dkms action costs outside make, ours (bin/dkms) against Debian's dkms
-# 3.0.10 in the same run. The module is v4l2loopback-dkms (its dkms.conf sources the kernel's
+# Benchmark: what each dkms action costs outside make, ours (the packaged bundle: what
+# scripts/bundle.sh makes and /usr/sbin/dkms runs) against Debian's dkms 3.0.10 in the same run.
+# The module is v4l2loopback-dkms (its dkms.conf sources the kernel's
 # .config: 10k shell variables), for 6.1.0-47-amd64 (real headers), in a sandbox per side:
 #   add, build, install (already built), uninstall, remove --all, install (add, then build and
 #   install in one command), autoinstall with nothing to do, and `dkms status` over 30 modules
@@ -38,6 +39,7 @@ module=v4l2loopback
 version=${source##*/v4l2loopback-}
 work=$(mktemp -d "${TMPDIR:-/tmp}/dkms-bench-overhead.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+bash "$repo/scripts/bundle.sh" "$work/bundle"
 
 # The timing make: a wrapper first on PATH for both sides.
 mkdir -p "$work/bin"
@@ -76,7 +78,7 @@ dkms() {
     shift 2
     local trees=(--dkmstree "$dir/tree" --sourcetree "$dir/src" --installtree "$dir/lib/modules")
     if [[ $side == ours ]]; then
-        "$repo/bin/dkms" "$@" "${trees[@]}" --confdir "$dir/etc"
+        NODE_EXTRA_CA_CERTS='' node "$work/bundle/dkms/dkms.mjs" "$@" "${trees[@]}" --confdir "$dir/etc"
     elif [[ -e /etc/dkms ]]; then
         mkdir -p "$work/empty"
         # shellcheck disable=SC2016 # expanded by the inner bash
@@ -162,12 +164,13 @@ echo "summary: overhead outside make, worst ours/upstream ratio $worst (load $lo
 header="| date | machine | runs |$(printf ' %s |' "${actions[@]}")"
 row="| $(date -u +%Y-%m-%d) | $(nproc) x $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), node $(node --version), load $load | $runs |$(printf ' %s |' "${cells[@]}")"
 bash "$here/lib/record-section.sh" "$repo/docs/benchmarks.md" "dkms actions: overhead outside make" "$header" "$row" <<INTRO
-What each action costs besides the build's own make, ours (\`bin/dkms\`) against Debian's dkms
-3.0.10 in the same run, the two sides alternating: wall time minus the time spent in the
-top-level build \`make\` (a timing \`make\` first on PATH), signing off on both sides (a
-failing \`openssl\` first on PATH: no MOK key), our build sandbox off (inside it the timing
-\`make\` is out of sight; what the sandbox adds to a build is in "Build sandbox"). Module: $module-dkms $version, whose
-dkms.conf sources the kernel's .config (10k shell variables), for $kernel. "install" installs
+What each action costs besides the build's own make, ours (the packaged bundle of
+\`scripts/bundle.sh\`, run by node as /usr/sbin/dkms runs it) against Debian's dkms 3.0.10 in
+the same run, the two sides alternating: wall time minus the time spent in the top-level build
+\`make\` (a timing \`make\` first on PATH), signing off on both sides (a failing \`openssl\`
+first on PATH: no MOK key), our build sandbox off (inside it the timing \`make\` is out of
+sight; what the sandbox adds to a build is in "Build sandbox"). Module: $module-dkms $version,
+whose dkms.conf sources the kernel's .config (10k shell variables), for $kernel. "install" installs
 what is built; "install-with-build" adds, then builds and installs in one command;
 "autoinstall-no-op" finds everything installed; "status" lists $added modules that are only
 added (the outputs must be identical). Each cell: ours / upstream median ms (ratio). Goal
