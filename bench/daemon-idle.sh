@@ -8,8 +8,9 @@
 #   watchdog of 10 s (pings every 5 s, the only timer dkmsd may keep). Measuring starts
 #   IDLE_WARMUP seconds (default 20) after the catch-up: V8's memory reducer runs a few garbage
 #   collections on timers of its own in the first seconds after activity, then stops.
-#   A third run measures RSS again after dkmsd has built six real fixture packages (seven modules)
-#   at its catch-up, one jobserver for all, as after a rebuild for a new kernel.
+#   A third run measures RSS again after dkmsd has built 30 real modules at its catch-up (copies
+#   of the hello-1.0 fixture renamed hello1..hello30; REBUILD_MODULES), one jobserver for all, as
+#   after a rebuild for a new kernel.
 #
 #   bash bench/daemon-idle.sh [--record]
 #
@@ -98,21 +99,25 @@ stop_daemon
 echo "  with WatchdogSec=10: RSS $((wrss / 1024)) MB, $ww inotify watches, $wsw context switches in ${idle} s (pings every 5 s)"
 kill "$listener"
 listener=
-fixtures=(hello-1.0 multi-2.0 patched-1.0 makematch-1.0 makeold-1.0 shelly-1.0)
-for fixture in "${fixtures[@]}"; do
-    cp -a "$repo/test/fixtures/$fixture" "$root/src/"
-    "$repo/bin/dkms" add "${fixture%-*}/${fixture##*-}" --dkmstree "$root/tree" --sourcetree "$root/src" \
+rebuilt=${REBUILD_MODULES:-30}
+for ((i = 1; i <= rebuilt; i++)); do
+    copy=$root/src/hello$i-1.0
+    mkdir -p "$copy"
+    for file in Makefile dkms.conf hello.c; do
+        sed "s/hello/hello$i/g" "$repo/test/fixtures/hello-1.0/$file" >"$copy/${file/hello/hello$i}"
+    done
+    "$repo/bin/dkms" add "hello$i/1.0" --dkmstree "$root/tree" --sourcetree "$root/src" \
         --installtree "$root/lib/modules" --confdir "$root/etc/dkms" >/dev/null
 done
 start_daemon "$work/built.log"
 built=$(grep -c '"status":"installed".*"msg":"build finished"' "$work/built.log" || true)
-((built == ${#fixtures[@]})) || {
-    echo "daemon-idle.sh: $built of ${#fixtures[@]} packages were built: $(tail -3 "$work/built.log")" >&2
+((built == rebuilt)) || {
+    echo "daemon-idle.sh: $built of $rebuilt modules were built: $(tail -3 "$work/built.log")" >&2
     exit 1
 }
 read -r _ brss bw bsw < <(measure built)
 stop_daemon
-echo "  after building ${#fixtures[@]} packages: RSS $((brss / 1024)) MB, $bw inotify watches, $bsw context switches in ${idle} s"
+echo "  after building $rebuilt modules: RSS $((brss / 1024)) MB, $bw inotify watches, $bsw context switches in ${idle} s"
 echo "summary: idle dkmsd: RSS $((rss / 1024)) MB ($((brss / 1024)) MB after a build), $w inotify watches, $sw context switches in ${idle} s idle (with a 10 s watchdog: $wsw)"
 
 [[ $record ]] || exit 0
@@ -126,9 +131,9 @@ kernel directory without headers: RSS (VmRSS), inotify watches (the \`inotify wd
 starting ${warmup} s after the catch-up (V8's memory reducer runs a few timed garbage
 collections just after activity), without a watchdog and with WatchdogSec=10 (systemd-notify
 spawned every 5 s); "RSS after a build" once more after dkmsd built and installed
-${#fixtures[@]} fixture packages at its catch-up (before 2026-11-30: hello-1.0 alone):
-${fixtures[*]}.
-Since 2026-11-30 bin/dkmsd, like the package's wrapper, runs node with
+$rebuilt modules at its catch-up (copies of the hello-1.0 fixture; before 2026-11-30 hello-1.0
+alone, in the first row of 2026-11-30 six fixture packages: hello, multi, patched, makematch,
+makeold, shelly). Since 2026-11-30 bin/dkmsd, like the package's wrapper, runs node with
 \`--max-semi-space-size=1 --no-opt\` (see "dkmsd: what is resident" below).
 Goals: at most 60 MB idle and 64 MB after a rebuild, at most 20 watches, no timers firing when
 idle.
