@@ -1,8 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ARCH, K47, dkms, makeRoots, skipWithoutHeaders, type Roots } from '../helpers/roots.js';
+import {
+  ARCH,
+  K47,
+  K50,
+  dkms,
+  makeRoots,
+  skipWithoutHeaders,
+  type Roots,
+} from '../helpers/roots.js';
 import { moduleSource, simpleConf, writeModule, writeSource } from './sources.js';
 
 /*
@@ -108,6 +116,43 @@ describe(
       assert.equal(r.code, 0, r.stderr + r.stdout);
       assert.match(r.stdout, /\n\nRebuilding module dep\/1\.0 due to updated dependencies\n\n/);
       assert.equal(readFileSync(recorded, 'utf8'), '2.0\n');
+    });
+
+    it('takes make -j from parallel_jobs in the environment; refuses several -k for autoinstall (4)', async () => {
+      writeModule(roots.src, 'pj', '1.0');
+      const build = await dkms(roots, ['build', 'pj/1.0', '-k', K47], { parallel_jobs: '3' });
+      assert.equal(build.code, 0, build.stderr);
+      const log = readFileSync(join(roots.tree, 'pj/1.0', K47, ARCH, 'log/make.log'), 'utf8');
+      assert.match(log, new RegExp(`^# command: make -j3 KERNELRELEASE=${K47} `, 'm'));
+      if (!existsSync(join(roots.lib, K50))) roots.addKernel(K50);
+      const auto = await dkms(roots, ['autoinstall', '-k', K47, '-k', K50]);
+      assert.equal(auto.code, 4);
+      assert.equal(
+        auto.stderr,
+        '\nError! The action autoinstall does not support multiple kernel version parameters on the command line.\n',
+      );
+    });
+
+    it('builds and installs only the modules BUILD_EXCLUSIVE_*[i] leaves for the kernel', async () => {
+      writeSource(join(roots.src, 'pm2-1.0'), {
+        ...moduleSource('one'),
+        Makefile: 'obj-m := one.o two.o\n',
+        'two.c': moduleSource('two')['two.c'] ?? '',
+        'dkms.conf':
+          'PACKAGE_NAME="pm2"\nPACKAGE_VERSION="1.0"\nBUILT_MODULE_NAME[0]="one"\nDEST_MODULE_LOCATION[0]="/updates/dkms"\nBUILT_MODULE_NAME[1]="two"\nDEST_MODULE_LOCATION[1]="/updates/dkms"\nBUILD_EXCLUSIVE_KERNEL[1]="^5\\."\n',
+      });
+      const install = await dkms(roots, ['install', 'pm2/1.0', '-k', K47, '--no-depmod']);
+      assert.equal(install.code, 0, install.stderr);
+      const lib = join(roots.lib, K47, 'updates/dkms');
+      assert.match(install.stdout, new RegExp(`^Installing ${lib}/one\\.ko$`, 'm'));
+      assert.doesNotMatch(install.stdout, /two\.ko/);
+      assert.ok(existsSync(join(lib, 'one.ko')) && !existsSync(join(lib, 'two.ko')));
+      const status = await dkms(roots, ['status', 'pm2/1.0']);
+      assert.equal(status.stdout, `pm2/1.0, ${K47}, ${ARCH}: installed\n`);
+      // an uninstall of the version not installed for a kernel says nothing (per-module exclusives)
+      if (!existsSync(join(roots.lib, K50))) roots.addKernel(K50);
+      const uninstall = await dkms(roots, ['uninstall', 'pm2/1.0', '-k', K50, '--no-depmod']);
+      assert.deepEqual([uninstall.code, uninstall.stdout], [0, '']);
     });
 
     it("rebuilds dependants after an autoinstall's install, inside that module's attempt", async () => {
