@@ -18,33 +18,7 @@ import {
 } from '../helpers/roots.js';
 import { faultyDepmod, untilExists } from '../reliability/helpers/faultTools.js';
 import { DkmsdProcess, dkmsd, writeDaemonConfig, type LogRecord } from './helpers/dkmsdProcess.js';
-
-/**
- * An initramfs command that records when it starts and, once `<root>/initramfs.release`
- * exists, which module files the kernel had when it finished.
- */
-function fakeInitramfs(roots: Roots): {
-  script: string;
-  calls: string;
-  started: string;
-  release: string;
-} {
-  const script = join(roots.root, 'initramfs.sh');
-  const calls = join(roots.root, 'initramfs.calls');
-  const started = join(roots.root, 'initramfs.started');
-  const release = join(roots.root, 'initramfs.release');
-  writeFileSync(
-    script,
-    `#!/bin/sh
-echo "start $1" >>'${calls}'
-: >'${started}'
-while [ ! -e '${release}' ]; do sleep 0.05; done
-echo "done $1: $(cd '${roots.lib}/'"$1" && find . -name '*.ko*' | sort | tr '\\n' ' ')" >>'${calls}'
-`,
-    { mode: 0o755 },
-  );
-  return { script, calls, started, release };
-}
+import { fakeInitramfs } from './helpers/fakeInitramfs.js';
 
 const lines = (path: string): string[] =>
   existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean) : [];
