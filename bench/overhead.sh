@@ -169,11 +169,12 @@ What each action costs besides the build's own make, ours (the packaged bundle o
 the same run, the two sides alternating: wall time minus the time spent in the top-level build
 \`make\` (a timing \`make\` first on PATH), signing off on both sides (a failing \`openssl\`
 first on PATH: no MOK key), our build sandbox off (inside it the timing \`make\` is out of
-sight; what the sandbox adds to a build is in "Build sandbox"). Module: $module-dkms $version,
-whose dkms.conf sources the kernel's .config (10k shell variables), for $kernel. "install" installs
-what is built; "install-with-build" adds, then builds and installs in one command;
-"autoinstall-no-op" finds everything installed; "status" lists $added modules that are only
-added (the outputs must be identical). Each cell: ours / upstream median ms (ratio). Goal
+sight; what the sandbox adds to a build is in "Build sandbox").
+Module: $module-dkms $version, whose dkms.conf sources the kernel's .config (10k shell
+variables), for $kernel. "install" installs what is built;
+"install-with-build" adds, then builds and installs in one command; "autoinstall-no-op" finds
+everything installed; "status" lists $added modules that are only added (the outputs must be
+identical). Each cell: ours / upstream median ms (ratio). Goal
 (issue 12): every ratio at most 1.0.
 
 Command: \`npm run build && bash bench/overhead.sh --record\`
