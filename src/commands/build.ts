@@ -13,7 +13,7 @@ import type { Command } from './types.js';
 export const build: Command = async (ctx, args) => {
   await takeSourceTreeArg(ctx, args);
   const ref = moduleVersionArgs(ctx, args, 'build');
-  refuseBroken(ctx, ref);
+  await refuseBroken(ctx, ref);
   const targets = kernelArches(ctx, args, ref, 'build');
   await withModuleSession(ctx, ref.module, async () => {
     for (const target of targets) {

@@ -1,3 +1,4 @@
+import { lockModule } from '../core/lock.js';
 import type { DkmsArgs } from './args.js';
 import { DkmsError, EXIT_SKIPPED, isDkmsError } from '../core/errors.js';
 import { defaultArch, type DkmsContext } from '../core/context.js';
@@ -143,8 +144,19 @@ export async function takeSourceTreeArg(ctx: DkmsContext, args: DkmsArgs): Promi
   args.moduleVersion = ref.version;
 }
 
-/** dkms's module_is_broken_and_die (exit 4), before any action but add works on a module. */
-export function refuseBroken(ctx: DkmsContext, ref: ModuleVersionRef): void {
+/**
+ * dkms's module_is_broken_and_die (exit 4), before any action but add works on a module.
+ * Another dkms may be adding the module this very moment (its version directory exists
+ * before the source link does): a module that looks broken is looked at again once that
+ * command let go of the module's lock.
+ */
+export async function refuseBroken(ctx: DkmsContext, ref: ModuleVersionRef): Promise<void> {
+  if (!ctx.tree.isBroken(ref)) return;
+  try {
+    await lockModule(ctx, ref.module, () => Promise.resolve());
+  } catch {
+    // no lock to be had (not root, read-only tree): what the tree says now stands
+  }
   if (!ctx.tree.isBroken(ref)) return;
   throw new DkmsError(
     'BROKEN',

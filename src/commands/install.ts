@@ -27,7 +27,7 @@ export const install: Command = async (ctx, args) => {
     };
   await takeSourceTreeArg(ctx, args);
   const ref = moduleVersionArgs(ctx, args, 'install');
-  refuseBroken(ctx, ref);
+  await refuseBroken(ctx, ref);
   const targets = kernelArches(ctx, args, ref, 'install');
   const options: InstallOptions = {
     force: args.force,

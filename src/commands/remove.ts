@@ -17,7 +17,7 @@ import { depmodAll } from '../engine/depmod.js';
 async function run(ctx: DkmsContext, args: DkmsArgs, mode: RemovalMode): Promise<CommandResult> {
   if (mode === 'uninstall' && !args.dryRun) requireRootForSystemTree(ctx);
   const ref = moduleVersionArgs(ctx, args, mode);
-  refuseBroken(ctx, ref);
+  await refuseBroken(ctx, ref);
   if (!ctx.tree.isAdded(ref) && !ctx.tree.isBroken(ref)) {
     throw new DkmsError(
       'NOT_ADDED',

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { moduleLockPath } from '../../src/core/lock.js';
 import { assertTree } from '../helpers/assertTree.js';
 import {
   ARCH,
@@ -204,5 +206,33 @@ describe('dkms actions beyond the basic lifecycle', { skip }, () => {
     const help = await dkms(roots, ['install', '--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /^dkms install/);
+  });
+});
+
+describe('a module another dkms is adding this moment', { skip }, () => {
+  let roots: Roots;
+  before(() => {
+    roots = makeRoots([K47]);
+    roots.addFixture('hello-1.0');
+  });
+  after(() => roots.cleanup());
+
+  it('is not called broken: dkms looks again once that command let go of the lock', async () => {
+    // the other command made the version directory and holds the module's lock; the source
+    // link comes a moment later
+    const versionDir = join(roots.tree, 'hello', '1.0');
+    mkdirSync(versionDir, { recursive: true });
+    const started = join(roots.root, 'holder.started');
+    const holder = run('flock', [
+      moduleLockPath(roots.tree, 'hello'),
+      'sh',
+      '-c',
+      `: >'${started}'; sleep 1; ln -s '${join(roots.src, 'hello-1.0')}' '${join(versionDir, 'source')}'`,
+    ]);
+    while (!existsSync(started)) await sleep(20);
+    const r = await dkms(roots, ['build', 'hello/1.0', '-k', K47]);
+    assert.equal((await holder).code, 0);
+    assert.equal(r.code, 0, r.stderr);
+    assertTree(roots).built('hello', '1.0', K47);
   });
 });
