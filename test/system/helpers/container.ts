@@ -89,8 +89,18 @@ export class Container {
     while (this.pid1 === 0) {
       if (child.exitCode !== null) throw new Error(`systemd-nspawn exited: ${this.consoleTail()}`);
       if (Date.now() > deadline) throw new Error('the container has no PID 1');
+      // nspawn's first child is short-lived (it forks the container's init and exits): the
+      // PID 1 to enter is the child that runs systemd.
       const children = spawnSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' });
-      this.pid1 = Number(children.stdout.trim().split('\n')[0] ?? 0) || 0;
+      for (const pid of children.stdout.trim().split('\n').filter(Boolean)) {
+        let comm = '';
+        try {
+          comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+        } catch {
+          continue;
+        }
+        if (comm === 'systemd' || comm === 'init') this.pid1 = Number(pid);
+      }
       if (this.pid1 === 0) await sleep(200);
     }
     for (;;) {
