@@ -53,9 +53,11 @@ put() { install -D -m "$1" "$2" "$stage$3"; }
 
 # --- the code: one bundle per command ----------------------------------------------------------
 bash scripts/bundle.sh "$work/bundle"
-for file in "$work/bundle/dkms"/*.mjs; do put 0644 "$file" "/usr/lib/dkms-ts/dkms/${file##*/}"; done
-put 0644 "$work/bundle/dkmsd.cjs" /usr/lib/dkms-ts/dkmsd.cjs
-declare -A main=([dkms]=dkms/dkms.mjs [dkmsd]=dkmsd.cjs)
+for file in dkms/start.cjs dkms/dkms.cjs dkmsd.cjs; do
+    put 0644 "$work/bundle/$file" "/usr/lib/dkms-ts/$file"
+done
+# dkms starts through start.cjs: dkms.cjs compiled from V8's code cache (src/cli/bundleStart.cts)
+declare -A main=([dkms]=dkms/start.cjs [dkmsd]=dkmsd.cjs)
 # dkmsd's node flags: the same as bin/dkmsd's (why: there).
 declare -A node_flags=([dkms]='' [dkmsd]='--max-semi-space-size=1 --no-opt ')
 for cmd in dkms dkmsd; do

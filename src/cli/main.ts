@@ -97,6 +97,9 @@ export async function main(argv: readonly string[], streams: Streams): Promise<n
       return 0;
     }
     const confDir = args.confDir ?? defaultPaths().confDir;
+    // the command's code loads while bash reads framework.conf
+    const loading = commands[args.action]();
+    loading.catch(() => undefined);
     const framework = await readFrameworkConf(confDir);
     const paths = resolvePaths(framework, {
       dkmsTree: args.dkmsTree,
@@ -118,7 +121,7 @@ export async function main(argv: readonly string[], streams: Streams): Promise<n
     ctx.preparedKernels = new Map();
     if (args.verbose || framework.verbose)
       reporter.verbose = (line) => quiet || streams.stdout(`${line}\n`);
-    const command = await commands[args.action]();
+    const command = await loading;
     const result = await command(ctx, args);
     if (result.output && result.output.length > 0) streams.stdout(`${result.output.join('\n')}\n`);
     return result.exitCode;

@@ -1,33 +1,8 @@
 import { statSync } from 'node:fs';
 import { DkmsError } from '../core/errors.js';
+import { ACTIONS, type Action } from './actions.js';
 
-export const ACTIONS = [
-  'add',
-  'build',
-  'install',
-  'uninstall',
-  'unbuild',
-  'remove',
-  'status',
-  'match',
-  'autoinstall',
-  'mktarball',
-  'ldtarball',
-  'generate_mok',
-  'kernel_preinst',
-  'kernel_postinst',
-  'kernel_prerm',
-  'doctor',
-  'sign',
-  'readiness',
-  'mkdeb',
-  'mkbmdeb',
-  'mkdsc',
-  'mkrpm',
-  'mkkmp',
-  'mkdriverdisk',
-] as const;
-export type Action = (typeof ACTIONS)[number];
+export { ACTIONS, type Action };
 
 /** The dkms command line, parsed as dkms 3.x parses it. */
 export interface DkmsArgs {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -10,6 +11,8 @@ import { buildDeb, debField } from './helpers/deb.js';
 const work = mkdtempSync(join(tmpdir(), 'dkms-deb-test.'));
 const out = join(work, 'out');
 const root = join(work, 'root');
+// dkms started from the package writes V8's code cache here, not in /var/cache/dkms-ts
+process.env['DKMS_TS_CODE_CACHE'] = join(work, 'code-cache');
 let deb = '';
 let files: string[] = [];
 
@@ -45,7 +48,8 @@ describe('scripts/package-deb.sh', () => {
     for (const path of [
       '/usr/sbin/dkms',
       '/usr/sbin/dkmsd',
-      '/usr/lib/dkms-ts/dkms/dkms.mjs',
+      '/usr/lib/dkms-ts/dkms/start.cjs',
+      '/usr/lib/dkms-ts/dkms/dkms.cjs',
       '/usr/lib/dkms-ts/dkmsd.cjs',
       '/usr/lib/dkms/common.postinst',
       '/usr/lib/dkms/dkms_autoinstaller',
@@ -72,7 +76,8 @@ describe('scripts/package-deb.sh', () => {
       files.filter(
         (f) =>
           f.includes('node_modules') ||
-          (/\.(m?js|ts)$/.test(f) && !/^\/usr\/lib\/dkms-ts\/dkms\/[\w-]+\.mjs$/.test(f)),
+          (/\.[cm]?(js|ts)$/.test(f) &&
+            !/^\/usr\/lib\/dkms-ts\/(dkms\/(start|dkms)|dkmsd)\.cjs$/.test(f)),
       ),
       [],
     );
@@ -94,7 +99,7 @@ describe('scripts/package-deb.sh', () => {
 
 describe('the bundled commands', { skip: skipWithoutHeaders }, () => {
   const bundle = (cmd: string): string =>
-    join(root, 'usr/lib/dkms-ts', cmd === 'dkms' ? 'dkms/dkms.mjs' : `${cmd}.cjs`);
+    join(root, 'usr/lib/dkms-ts', cmd === 'dkms' ? 'dkms/start.cjs' : `${cmd}.cjs`);
 
   it('know their version without package.json', async () => {
     assert.equal(existsSync(join(root, 'usr/lib/dkms-ts/package.json')), false);
@@ -123,5 +128,69 @@ describe('the bundled commands', { skip: skipWithoutHeaders }, () => {
     } finally {
       roots.cleanup();
     }
+  });
+});
+
+describe("dkms's code cache (src/cli/bundleStart.cts)", { skip: skipWithoutHeaders }, () => {
+  const start = (): string => join(root, 'usr/lib/dkms-ts/dkms/start.cjs');
+  const stampOf = (): string => {
+    const { ino, ctimeNs, size } = statSync(join(root, 'usr/lib/dkms-ts/dkms/dkms.cjs'), {
+      bigint: true,
+    });
+    return `${ino}-${ctimeNs}-${size}`;
+  };
+
+  it('is written per action by root, used, replaced when V8 rejects it', async () => {
+    const cache = join(work, 'cache-1');
+    const roots = makeRoots([K47]);
+    try {
+      roots.addFixture('hello-1.0');
+      const env = { DKMS_OS_RELEASE: '/etc/os-release', DKMS_TS_CODE_CACHE: cache };
+      const dkms = (args: string[]) => run('node', [start(), ...args, ...roots.treeArgs], env);
+      assert.equal((await dkms(['add', 'hello/1.0'])).code, 0);
+      const stamp = stampOf();
+      // an older bundle's cache goes when this one's is written
+      mkdirSync(cache, { recursive: true });
+      writeFileSync(join(cache, 'dkms-1-2-3-status.cache'), 'old');
+      const first = await dkms(['status']);
+      assert.equal(first.stdout, 'hello/1.0: added\n', first.stderr);
+      assert.deepEqual(readdirSync(cache).sort(), [
+        `dkms-${stamp}-add.cache`,
+        `dkms-${stamp}-status.cache`,
+      ]);
+      const statusCache = join(cache, `dkms-${stamp}-status.cache`);
+      const written = readFileSync(statusCache);
+      assert.ok(written.length > 10_000, `a real cache: ${written.length} bytes`);
+      // accepted: the next run leaves it as it is and says the same
+      assert.deepEqual(await dkms(['status']), first);
+      assert.deepEqual(readFileSync(statusCache), written);
+      // garbage (a cache of another node, a torn file): an ordinary compile, then a new cache
+      writeFileSync(statusCache, Buffer.alloc(written.length, 7));
+      assert.deepEqual(await dkms(['status']), first);
+      assert.notDeepEqual(readFileSync(statusCache), Buffer.alloc(written.length, 7));
+      assert.equal((await dkms(['--version'])).stdout, `dkms-${DKMS_VERSION}\n`);
+      assert.ok(existsSync(join(cache, `dkms-${stamp}-other.cache`)));
+      assert.deepEqual(
+        readdirSync(cache).filter((name) => name.endsWith('.tmp')),
+        [],
+        'no temporary file left',
+      );
+    } finally {
+      roots.cleanup();
+    }
+  });
+
+  it('is never written by a user other than root', async () => {
+    const cache = join(work, 'cache-2');
+    mkdirSync(cache, { mode: 0o777 });
+    chmodSync(cache, 0o777);
+    chmodSync(work, 0o755);
+    const version = await run(
+      'setpriv',
+      ['--reuid=nobody', '--regid=nogroup', '--clear-groups', 'node', start(), '--version'],
+      { DKMS_TS_CODE_CACHE: cache },
+    );
+    assert.equal(version.stdout, `dkms-${DKMS_VERSION}\n`, version.stderr);
+    assert.deepEqual(readdirSync(cache), []);
   });
 });

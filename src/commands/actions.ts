@@ -1,0 +1,28 @@
+/** The actions dkms knows, in its usage order (imports nothing: the bundle's start file uses it). */
+export const ACTIONS = [
+  'add',
+  'build',
+  'install',
+  'uninstall',
+  'unbuild',
+  'remove',
+  'status',
+  'match',
+  'autoinstall',
+  'mktarball',
+  'ldtarball',
+  'generate_mok',
+  'kernel_preinst',
+  'kernel_postinst',
+  'kernel_prerm',
+  'doctor',
+  'sign',
+  'readiness',
+  'mkdeb',
+  'mkbmdeb',
+  'mkdsc',
+  'mkrpm',
+  'mkkmp',
+  'mkdriverdisk',
+] as const;
+export type Action = (typeof ACTIONS)[number];
