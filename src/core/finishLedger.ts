@@ -199,12 +199,14 @@ function depmodMarkers(dkmsTree: string, kernel: string): { arch: string; token:
  * `onlyIfOwed`: run only when a marker is there (replaying what a killed command left). A
  * `run` that throws leaves the markers and rethrows.
  */
-export function payDepmod(
+export async function payDepmod(
   dkmsTree: string,
   kernel: string,
   run: () => Promise<boolean>,
   options: { onlyIfOwed?: boolean } = {},
 ): Promise<PayResult> {
+  // Nothing left to replay: no lock (a marker made from now on is its maker's to pay).
+  if (options.onlyIfOwed && depmodMarkers(dkmsTree, kernel).length === 0) return 'not-owed';
   return withLedgerLock(dkmsTree, kernel, async () => {
     const markers = depmodMarkers(dkmsTree, kernel);
     if (markers.length === 0 && options.onlyIfOwed) return 'not-owed';
