@@ -171,7 +171,8 @@ header="| date | machine | runs |$(printf ' %s |' "${actions[@]}")"
 row="| $(date -u +%Y-%m-%d) | $(nproc) x $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), node $(node --version), load $load | $runs |$(printf ' %s |' "${cells[@]}")"
 bash "$here/lib/record-section.sh" "$repo/docs/benchmarks.md" "dkms actions: overhead outside make" "$header" "$row" <<INTRO
 What each action costs besides the build's own make, ours (the packaged bundle of
-\`scripts/bundle.sh\`, run by node as /usr/sbin/dkms runs it) against Debian's dkms 3.0.10 in
+\`scripts/bundle.sh\`, run by node as /usr/sbin/dkms runs it; since the load 0.45 row through
+its start.cjs from V8's code cache, written by an untimed first round) against Debian's dkms 3.0.10 in
 the same run, the two sides alternating: wall time minus the time spent in the top-level build
 \`make\` (a timing \`make\` first on PATH), signing off on both sides (a failing \`openssl\`
 first on PATH: no MOK key), our build sandbox off (inside it the timing \`make\` is out of
