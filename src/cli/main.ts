@@ -100,7 +100,7 @@ export async function main(argv: readonly string[], streams: Streams): Promise<n
     // the command's code loads while bash reads framework.conf
     const loading = commands[args.action]();
     loading.catch(() => undefined);
-    const framework = await readFrameworkConf(confDir);
+    const framework = await readFrameworkConf(confDir, undefined, streams.stderr);
     const paths = resolvePaths(framework, {
       dkmsTree: args.dkmsTree,
       sourceTree: args.sourceTree,

@@ -51,11 +51,14 @@ export function frameworkFiles(confDir: string): string[] {
 
 /**
  * Reads framework.conf and framework.conf.d/*.conf with bash. `kernelver` is set when the
- * caller needs per-kernel values (sign_file, mok_* may use $kernelver).
+ * caller needs per-kernel values (sign_file, mok_* may use $kernelver). What the files write
+ * to stderr (their own messages, bash's syntax errors) goes to `stderr`, as it reaches the
+ * terminal when dkms sources them.
  */
 export async function readFrameworkConf(
   confDir: string,
   kernelver?: string,
+  stderr?: (text: string) => void,
 ): Promise<FrameworkConf> {
   const files = frameworkFiles(confDir).filter((file) => existsSync(file));
   if (files.length === 0) return {};
@@ -68,6 +71,7 @@ export async function readFrameworkConf(
   ]);
   const conf: FrameworkConf = {};
   if (!result) return conf;
+  if (result.stderr) stderr?.(result.stderr);
   for (const name of FRAMEWORK_VARIABLES) {
     const value = scalar(result, name);
     if (value !== undefined) conf[name] = value;

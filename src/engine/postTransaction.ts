@@ -18,7 +18,9 @@ export async function runPostTransaction(
   if (!ctx.framework.post_transaction) return undefined;
   const log = join(ctx.paths.dkmsTree, 'post_transaction.log');
   writeFileSync(log, '');
-  const framework = await readFrameworkConf(ctx.paths.confDir, kernel);
+  const framework = await readFrameworkConf(ctx.paths.confDir, kernel, (text) =>
+    ctx.reporter.error(text.replace(/\n$/, '')),
+  );
   const command = framework.post_transaction ?? '';
   return invokeCommand(ctx, command, 'Executing post-transaction command', {
     cwd: process.cwd(),

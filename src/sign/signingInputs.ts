@@ -79,7 +79,9 @@ export async function readSigningInputs(
   kernel: string,
   configPath = kernelConfigFor(ctx, kernel),
 ): Promise<SigningInputs> {
-  const framework = await readFrameworkConf(ctx.paths.confDir, kernel);
+  const framework = await readFrameworkConf(ctx.paths.confDir, kernel, (text) =>
+    ctx.reporter.error(text.replace(/\n$/, '')),
+  );
   return {
     kernel,
     distro: ctx.distro,

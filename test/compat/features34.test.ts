@@ -29,6 +29,21 @@ describe(
     const framework = (text: string): void =>
       writeFileSync(join(roots.confDir, 'framework.conf'), text);
 
+    it("passes framework.conf's own stderr through, as dkms's sourcing of it does", async () => {
+      framework('echo "note from framework.conf" >&2\ntry_sign_modules=false\n');
+      const status = await dkms(roots, ['status']);
+      assert.equal(status.code, 0);
+      assert.equal(status.stderr, 'note from framework.conf\n');
+      framework('try_sign_modules=false\nif then\n');
+      const broken = await dkms(roots, ['status']);
+      assert.equal(broken.code, 0);
+      assert.match(
+        broken.stderr,
+        /framework\.conf: line 2: syntax error near unexpected token `then'/,
+      );
+      framework('try_sign_modules=false\n');
+    });
+
     it('runs post_transaction after install and remove, with $kernelver, logged', async () => {
       writeSource(
         join(roots.src, 'pt-1.0'),
