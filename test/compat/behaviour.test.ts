@@ -54,7 +54,7 @@ describe(
       sameOutput('add', await pair.runNormalized(['add', 'zero/1.0']), 0);
     });
 
-    it('prints a broken module in status and refuses to remove it (4)', async () => {
+    it('prints a broken module in status and refuses to remove, uninstall or unbuild it (4)', async () => {
       const pair = newPair();
       for (const roots of pair.both()) {
         mkdirSync(join(roots.tree, 'gone', '1.0'), { recursive: true });
@@ -62,6 +62,8 @@ describe(
       }
       sameOutput('status', await pair.runNormalized(['status']), 0);
       sameOutput('remove', await pair.runNormalized(['remove', 'gone/1.0']), 4);
+      sameOutput('uninstall', await pair.runNormalized(['uninstall', 'gone/1.0', '-k', K47]), 4);
+      sameOutput('unbuild', await pair.runNormalized(['unbuild', 'gone/1.0', '-k', K47]), 4);
     });
 
     it('adds and builds from a source directory', async () => {
