@@ -122,7 +122,8 @@ describe('dkms-ts on Debian 13 under systemd', { skip, timeout: 3_600_000 }, () 
     if (bootSkip) return t.skip(bootSkip);
     await apt('install dkms vpoll-dkms');
     assert.match((await container.exec('dkms status')).output, /^vpoll\/0\.1\.1: added$/m);
-    const ours = await apt('install /root/dkms-ts.deb');
+    // bubblewrap as apt's default Recommends would bring it: builds run sandboxed under dkmsd.service
+    const ours = await apt('install /root/dkms-ts.deb bubblewrap');
     note('apt-get install /root/dkms-ts.deb (over Debian dkms 3.2.2)', hookLines(ours));
     assert.match(ours, /Removing dkms /);
     const status = await container.exec("dkms status; dpkg-query -W -f='${Status}' dkms-ts");
@@ -255,6 +256,8 @@ describe('dkms-ts on Debian 13 under systemd', { skip, timeout: 3_600_000 }, () 
           `${ref} for ${kernel}: ${builds.join(' | ')}`,
         );
       }
+    // bubblewrap works under the unit's hardening: no build fell back to running unconfined
+    assert.doesNotMatch(all, /Building without a sandbox/);
     note('journalctl -u dkmsd -p err', errors);
     note('journalctl -u dkmsd (excerpt)', (await journal()).split('\n').slice(0, 40).join('\n'));
   });
