@@ -64,11 +64,10 @@ export function decideSandbox(input: SandboxInputs): SandboxDecision {
       reason: why,
       error: `build_sandbox=bwrap is set in framework.conf, but ${why}: not building ${input.module}.`,
     };
-  return {
-    sandbox: false,
-    reason: why,
-    notice: `Building without a sandbox: ${why} (install bubblewrap, or set build_sandbox=none in framework.conf).`,
-  };
+  const fix = input.bwrap.path
+    ? 'let it create namespaces, or set build_sandbox=none in framework.conf'
+    : 'install bubblewrap, or set build_sandbox=none in framework.conf';
+  return { sandbox: false, reason: why, notice: `Building without a sandbox: ${why} (${fix}).` };
 }
 
 /** What the sandbox means for one build; a no-op object when the build is not sandboxed. */

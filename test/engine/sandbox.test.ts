@@ -189,6 +189,7 @@ describe('sandboxed builds with real bwrap', { skip }, () => {
     assert.equal(fallback.code, 0, fallback.stderr);
     assert.equal(fallback.stderr.match(/Building without a sandbox/g)?.length, 1, fallback.stderr);
     assert.match(fallback.stderr, /bwrap cannot create a sandbox here \(bwrap: No permissions/);
+    assert.match(fallback.stderr, /\(let it create namespaces, or set build_sandbox=none/);
     frameworkConf(roots, 'build_sandbox=bwrap\n');
     try {
       const refused = await build({ DKMS_BWRAP: fake });
