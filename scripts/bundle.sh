@@ -14,9 +14,10 @@
 # reads DKMS_TS_BUNDLED_VERSION when it is defined, package.json otherwise, as the unbundled
 # dist/ does).
 set -euo pipefail
+# OUTDIR as the caller named it (relative to where they are), before going to the checkout
+out=$(realpath -m -- "${1:?usage: scripts/bundle.sh OUTDIR}")
 cd "$(dirname "$(readlink -f "$0")")/.."
 
-out=${1:?usage: scripts/bundle.sh OUTDIR}
 esbuild=node_modules/.bin/esbuild
 [[ -x $esbuild ]] || {
     echo "bundle.sh: $esbuild is missing: run npm ci first" >&2

@@ -8,9 +8,10 @@
 # packaging/debian/. Variables: DEB_MAINTAINER ("Name <mail>"), SOURCE_DATE_EPOCH (default: the
 # last commit's time, so two builds of one commit are identical).
 set -euo pipefail
+# OUTDIR as the caller named it (relative to where they are), before going to the checkout
+out=$(realpath -m -- "${1:?usage: scripts/package-deb.sh OUTDIR}")
 cd "$(dirname "$(readlink -f "$0")")/.."
 
-out=${1:?usage: scripts/package-deb.sh OUTDIR}
 for tool in dpkg-deb gzip node; do
     command -v "$tool" >/dev/null || {
         echo "package-deb.sh: $tool is missing" >&2
