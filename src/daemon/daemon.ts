@@ -399,7 +399,12 @@ export class Daemon implements DaemonCore {
     if (result.status === 'installed') this.durations.record(module, durationMs);
     const failure =
       result.status === 'failed'
-        ? { code: result.error.code, message: result.error.message, logPath: result.error.logPath }
+        ? {
+            code: result.error.code,
+            message: result.error.message,
+            logPath: result.error.logPath,
+            output: result.output,
+          }
         : {};
     // A failed build is an error (journalctl -p err lists it); a cancelled one is not.
     const level =

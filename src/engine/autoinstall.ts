@@ -86,7 +86,13 @@ export async function gatherCandidates(
 export type JobResult =
   | { ref: ModuleVersionRef; status: 'installed' | 'already-installed' }
   | { ref: ModuleVersionRef; status: 'skipped'; reason: string }
-  | { ref: ModuleVersionRef; status: 'failed'; error: DkmsError };
+  | {
+      ref: ModuleVersionRef;
+      status: 'failed';
+      error: DkmsError;
+      /** The last lines the job printed (dkmsd's log record of the failure carries them). */
+      output?: string[];
+    };
 
 /**
  * Builds and installs one module for one kernel under its lock, then (as dkms 3.4's

@@ -123,6 +123,13 @@ describe(
         assert.match(dep, new RegExp(`updates/dkms/${module}\\.ko`));
       assert.doesNotMatch(dep, /broken|obsolete/);
       assert.deepEqual(lines(initramfs.calls), [K50]);
+      // one log record for the failure, at err, with its code, log and the output's tail
+      const failures = daemon.logs.filter((r) => r['module'] === 'broken' && r.level >= 40);
+      assert.deepEqual(
+        failures.map((r) => [r.msg, r.level, r['code'], r['logPath']]),
+        [['build finished', 50, 'BUILD_FAILED', logPath]],
+      );
+      assert.ok(Array.isArray(failures[0]?.['output']), JSON.stringify(failures[0]));
     });
 
     it('installed the good modules with the right vermagic, in dependency order', async () => {

@@ -14,7 +14,8 @@ const MAX_WARNINGS = 1000;
  * Runs one queued build through the engine with a context of its own: its own reporter (the
  * job's output is captured, not interleaved), its share of `make -j`, the abort signal. What a
  * build that did not fail warned about (a build sandbox that could not be had, a deprecated
- * directive) goes to the log once per dkmsd run; a failed build's record has its output.
+ * directive) goes to the log once per dkmsd run; a failed build's result carries the tail of
+ * its output for the "build finished" record.
  */
 export function createJobRunner(base: DkmsContext, logger: Logger): BuildRunner {
   const warned = new Set<string>();
@@ -44,18 +45,11 @@ export function createJobRunner(base: DkmsContext, logger: Logger): BuildRunner 
       }
     }
     if (result.status === 'failed' && result.error.code !== 'ABORTED') {
-      const output = reporter.lines.slice(-TAIL_LINES).map((line) => line.text.trim());
-      logger.warn(
-        {
-          module: request.module,
-          version: request.version,
-          kernel: request.kernel,
-          code: result.error.code,
-          logPath: result.error.logPath,
-          output,
-        },
-        result.error.message,
-      );
+      // one record per failure: dkmsd's "build finished" carries the output's tail
+      return {
+        ...result,
+        output: reporter.lines.slice(-TAIL_LINES).map((line) => line.text.trim()),
+      };
     }
     return result;
   };
