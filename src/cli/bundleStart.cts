@@ -12,7 +12,8 @@
  * command finished, and the caches of older bundles go. Nothing here may change what the
  * command does: every failure of the cache leaves an ordinary compile.
  */
-import { closeSync, openSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { renameSync, statSync } from 'node:fs';
 import { mkdirSync, unlinkSync, writeSync } from 'node:fs';
 import { createRequire, wrap } from 'node:module';
 import { join } from 'node:path';
@@ -35,15 +36,32 @@ try {
   // no cache without a stamp
 }
 const cacheFile = stamp && join(cacheDir, `dkms-${stamp}-${action}.cache`);
+const uid = process.getuid?.();
 let cachedData: Buffer | undefined;
-try {
-  if (cacheFile) cachedData = readFileSync(cacheFile);
-} catch {
-  // not written yet
+if (cacheFile) cachedData = readTrusted(cacheFile);
+
+/**
+ * The cache, if only root or this user could have written it: V8 runs what it holds, so a
+ * file someone else owns or may change (a DKMS_TS_CODE_CACHE pointing somewhere shared) is
+ * ignored, and root then writes its own over it.
+ */
+function readTrusted(file: string): Buffer | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const stat = fstatSync(fd);
+    if (!stat.isFile() || (stat.uid !== 0 && stat.uid !== uid) || (stat.mode & 0o022) !== 0)
+      return undefined;
+    return readFileSync(fd);
+  } catch {
+    return undefined; // not written yet
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 const script = new Script(wrap(source), { filename: bundle, cachedData });
 
-if (cacheFile && (!cachedData || script.cachedDataRejected) && process.getuid?.() === 0) {
+if (cacheFile && (!cachedData || script.cachedDataRejected) && uid === 0) {
   process.once('exit', () => writeCache(cacheFile));
 }
 

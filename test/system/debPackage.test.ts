@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -168,6 +169,13 @@ describe("dkms's code cache (src/cli/bundleStart.cts)", { skip: skipWithoutHeade
       writeFileSync(statusCache, Buffer.alloc(written.length, 7));
       assert.deepEqual(await dkms(['status']), first);
       assert.notDeepEqual(readFileSync(statusCache), Buffer.alloc(written.length, 7));
+      // a cache someone else owns, or others may change, is not run: root writes its own
+      chownSync(statusCache, 65534, 65534);
+      assert.deepEqual(await dkms(['status']), first);
+      assert.equal(statSync(statusCache).uid, 0);
+      chmodSync(statusCache, 0o666);
+      assert.deepEqual(await dkms(['status']), first);
+      assert.equal(statSync(statusCache).mode & 0o777, 0o644);
       assert.equal((await dkms(['--version'])).stdout, `dkms-${DKMS_VERSION}\n`);
       assert.ok(existsSync(join(cache, `dkms-${stamp}-other.cache`)));
       assert.deepEqual(
