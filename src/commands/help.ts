@@ -101,7 +101,8 @@ Before a kernel is removed: unbuilds every module built for it, then one depmod.
   doctor: `dkms doctor [-m MODULE] [-k KERNEL]... [--json] [--verbose] [--fix]
 Checks every kernel (or the -k ones) and every module installed for it: headers, vermagic,
 built = installed, signature (and Secure Boot enrollment), compression, modules.dep,
-initramfs, shadowing, commands interrupted halfway and their leftovers. Each finding names
+initramfs, shadowing, commands interrupted halfway and their leftovers, and whether builds
+run in the bubblewrap sandbox. Each finding names
 the fix; --verbose also lists passed checks. Exit 1 when something is wrong (an error).
 --fix finishes interrupted commands, deletes their leftovers and runs the depmod that is
 missing, then checks again. --json: docs/doctor.md.`,

@@ -14,6 +14,8 @@ import { interruptionFindings, kernelLitterFindings } from './interruptionChecks
 import { moduleFindings } from './moduleChecks.js';
 import { readinessFindings } from './readinessChecks.js';
 import { signerFindings } from './signerChecks.js';
+import { bwrapAvailability, decideSandbox, exemptModules } from '../engine/buildSandbox.js';
+import { sandboxFindings } from './sandboxChecks.js';
 
 /** What doctor asks the system that tests replace. */
 export interface DoctorProbes {
@@ -99,7 +101,17 @@ export async function runDoctor(ctx: DkmsContext, options: DoctorOptions = {}): 
     ),
   );
   const secureBoot = await secureBootFacts(probes.secureBoot, kernelFacts);
-  const findings: Finding[] = secureBootFindings(secureBoot);
+  const findings: Finding[] = [
+    ...secureBootFindings(secureBoot),
+    ...sandboxFindings({
+      decision: decideSandbox({
+        framework: ctx.framework,
+        module: '',
+        bwrap: await bwrapAvailability(ctx),
+      }),
+      exempt: exemptModules(ctx.framework),
+    }),
+  ];
   for (const module of (options.modules ?? ctx.tree.modules()).filter((m) =>
     existsSync(ctx.tree.moduleDir(m)),
   ))

@@ -4,6 +4,7 @@ export type Severity = 'ok' | 'info' | 'warning' | 'error' | 'unknown';
 /** Every check doctor runs; stable identifiers (the JSON output uses them). */
 export const CHECKS = [
   'secure-boot',
+  'sandbox',
   'signing-setup',
   'headers',
   'readiness',

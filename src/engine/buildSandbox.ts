@@ -99,7 +99,7 @@ const availability = new WeakMap<DkmsContext, Promise<Availability>>();
 const noticed = new WeakSet<DkmsContext>();
 
 /** bwrap's availability, probed once per command (or daemon context). */
-function bwrapAvailability(ctx: DkmsContext): Promise<Availability> {
+export function bwrapAvailability(ctx: DkmsContext): Promise<Availability> {
   let known = availability.get(ctx);
   if (!known) {
     known = (async (): Promise<Availability> => {

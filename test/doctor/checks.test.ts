@@ -13,6 +13,9 @@ import { moduleFindings } from '../../src/doctor/moduleChecks.js';
 import { detectFormat } from '../../src/kernel/moduleImage.js';
 import { moduleNameOf, parseModulesDep } from '../../src/doctor/modulesDep.js';
 import { formatFindings } from '../../src/doctor/report.js';
+import { sandboxFindings } from '../../src/doctor/sandboxChecks.js';
+import { decideSandbox, exemptModules } from '../../src/engine/buildSandbox.js';
+import type { FrameworkConf } from '../../src/core/framework.js';
 
 const K = '6.1.0-50-amd64';
 const CERT = '/var/lib/dkms/mok.pub';
@@ -250,6 +253,45 @@ describe('doctor checks (pure)', () => {
     assert.deepEqual(sb('enabled', 'not-enrolled'), ['error']);
     assert.deepEqual(sb('enabled', 'unknown'), ['unknown']);
     assert.deepEqual(sb('unknown', 'unknown'), ['unknown']);
+  });
+
+  it('grades the build sandbox from the decision dkms makes for a build', () => {
+    const grade = (
+      framework: FrameworkConf,
+      bwrap: Parameters<typeof decideSandbox>[0]['bwrap'],
+    ): Finding | undefined =>
+      sandboxFindings({
+        decision: decideSandbox({ framework, module: '', bwrap }),
+        exempt: exemptModules(framework),
+      })[0];
+    const works = { path: '/usr/bin/bwrap', works: true } as const;
+    const ok = grade({ build_sandbox_exempt: 'zfs nvidia' }, works);
+    assert.equal(ok?.severity, 'ok');
+    assert.match(
+      ok?.message ?? '',
+      /in bubblewrap \(\/usr\/bin\/bwrap\).*unconfined for zfs, nvidia\.$/,
+    );
+    const missing = grade({}, { path: undefined, works: false, why: 'not installed' });
+    assert.deepEqual(
+      [missing?.severity, missing?.message, missing?.fix],
+      [
+        'warning',
+        'Module builds run unconfined: bwrap is not installed.',
+        'Install bubblewrap, or set build_sandbox=none in framework.conf.',
+      ],
+    );
+    const refused = { path: '/usr/bin/bwrap', works: false, why: 'bwrap: No permissions' } as const;
+    assert.match(
+      grade({}, refused)?.fix ?? '',
+      /^Let it create namespaces, or set build_sandbox=none/,
+    );
+    const demanded = grade({ build_sandbox: 'bwrap' }, refused);
+    assert.equal(demanded?.severity, 'error');
+    assert.match(
+      demanded?.message ?? '',
+      /^build_sandbox=bwrap is set .*: every module build fails\.$/,
+    );
+    assert.equal(grade({ build_sandbox: 'none' }, works)?.severity, 'info');
   });
 
   it('prints problems worst first with their fixes, and a summary', () => {

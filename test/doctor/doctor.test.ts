@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { MemoryReporter } from '../../src/core/host.js';
@@ -266,6 +266,20 @@ describe('dkms doctor on real modules', { skip }, () => {
     const initramfs = findings.find((f) => f.check === 'initramfs');
     assert.equal(initramfs?.severity, 'unknown');
     assert.ok(initramfs?.fix);
+  });
+
+  it('says whether module builds run in the sandbox, as a build here would', async () => {
+    const sandbox = async (env: Record<string, string>) => {
+      const r = await dkms(roots, ['doctor', '--json'], { DKMS_BOOTDIR: boot, ...env });
+      const document = JSON.parse(r.stdout) as DoctorDocument;
+      return document.findings.filter((f) => f.check === 'sandbox');
+    };
+    const [missing, ...more] = await sandbox({ DKMS_BWRAP: join(roots.root, 'no-bwrap') });
+    assert.deepEqual(more, []);
+    assert.equal(missing?.severity, 'warning');
+    assert.match(missing?.fix ?? '', /^Install bubblewrap/);
+    if (existsSync('/usr/bin/bwrap'))
+      assert.equal((await sandbox({ DKMS_BWRAP: '/usr/bin/bwrap' }))[0]?.severity, 'ok');
   });
 
   it('prints JSON that validates against docs/dkms-doctor.schema.json', async () => {
