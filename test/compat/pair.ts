@@ -118,9 +118,10 @@ export class SandboxPair {
         .replace(/^DKMS \(dkms-[^)]*\)/, 'DKMS (<version>)')
         .replace(/^(DKMS .*\n).*\n/, '$1<date>\n')
         .replace(/^# elapsed time: .*$/gm, '# elapsed time: <time>')
-        // make's own chatter interleaves differently from run to run
+        // make's own chatter interleaves differently from run to run, and whether a failing
+        // make -jN still waits for other jobs depends on timing
         .replace(
-          /^(make(\[\d+\])?: (Entering|Leaving) directory|Skipping BTF| {2}[A-Z]+ ).*\n/gm,
+          /^(make(\[\d+\])?: (Entering|Leaving) directory|make(\[\d+\])?: \*\*\* Waiting for unfinished jobs|Skipping BTF| {2}[A-Z]+ ).*\n/gm,
           '',
         ),
     );
