@@ -91,6 +91,54 @@ describe('make jobserver', () => {
     assert.ok(most <= 3, `three builds of six jobs each never ran more than 3 jobs (peak ${most})`);
   });
 
+  it("hands a finished build's CPU to a queued build, not to a make waiting on the pipe", async () => {
+    const log = join(dir, 'handover.log');
+    writeFileSync(log, '');
+    // "big" is a make that wants a second job as soon as it starts: it blocks on the pipe
+    // (as make does) once the first small build has taken the one token there is
+    const big = `sleep 0.3; head -c 1 <&3 >/dev/null; echo "big got a token" >>${log}; sleep 1; printf + >&4`;
+    const small = (name: string) => `echo "start ${name}" >>${log}; sleep 0.6`;
+    const queue = new BuildQueue({
+      concurrency: 2,
+      cpus: 2,
+      jobserver: true,
+      run: async (request, _jobs, _signal, jobserver): Promise<JobResult> => {
+        const line = request.module === 'big' ? big : small(request.module);
+        const result = await runShell(line, { cwd: dir, jobserver });
+        const ref = { module: request.module, version: '1' };
+        return result.exitCode === 0
+          ? { ref, status: 'installed' }
+          : { ref, status: 'skipped', reason: result.tail };
+      },
+    });
+    const signal = new AbortController().signal;
+    const none = new Map<string, Promise<JobResult>>();
+    const build = (module: string, estimateMs: number) =>
+      queue.enqueue(
+        { module, version: '1', kernel: 'K', arch: 'x86_64', priority: 0, units: 1, estimateMs },
+        none,
+        signal,
+      );
+    const results = await Promise.all([
+      build('big', 100_000),
+      build('s1', 3),
+      build('s2', 2),
+      build('s3', 1),
+    ]);
+    queue.close();
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['installed', 'installed', 'installed', 'installed'],
+    );
+    // before, s1's token went back to the pipe, big's make took it and s2 waited for big
+    assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), [
+      'start s1',
+      'start s2',
+      'start s3',
+      'big got a token',
+    ]);
+  });
+
   it('gets back the tokens of a make that was killed, once no build runs', () => {
     const jobserver = MakeJobserver.open(4);
     assert.ok(jobserver);

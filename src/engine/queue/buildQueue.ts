@@ -93,6 +93,8 @@ export class BuildQueue {
   private jobserver: MakeJobserver | undefined;
   /** Builds holding a CPU: the first on the queue's implicit token, the others on one each. */
   private holding = 0;
+  /** CPUs a finished build handed to a queued build that has not started yet (giveSlot). */
+  private handedOver = 0;
 
   constructor(private readonly options: BuildQueueOptions) {
     this.queue = new PQueue({ concurrency: Math.max(1, options.concurrency) });
@@ -174,7 +176,7 @@ export class BuildQueue {
         error: toDkmsError(error),
       };
     } finally {
-      this.waiting.delete(key);
+      if (this.waiting.delete(key)) this.settleHandovers();
       release();
       if (this.moduleTail.get(request.module) === tail) this.moduleTail.delete(request.module);
     }
@@ -194,7 +196,10 @@ export class BuildQueue {
   private async start(request: BuildRequest, signal: AbortSignal): Promise<JobResult> {
     const key = buildKey(request);
     this.waiting.delete(key);
-    if (signal.aborted) return abortedResult(request);
+    if (signal.aborted) {
+      this.settleHandovers();
+      return abortedResult(request);
+    }
     const jobserver = this.openJobserver();
     if (jobserver && !(await this.takeSlot(jobserver, signal))) return abortedResult(request);
     const build: StartedBuild = {
@@ -221,12 +226,16 @@ export class BuildQueue {
   }
 
   /**
-   * A CPU for a build: the implicit token when nothing holds one (the pipe is refilled then),
-   * else a token from the pipe, taken only when no make is waiting for it. False on abort.
+   * A CPU for a build: one a finished build handed over, the implicit token when nothing holds
+   * one (the pipe is refilled then), else a token from the pipe. False on abort.
    */
   private async takeSlot(jobserver: MakeJobserver, signal: AbortSignal): Promise<boolean> {
     for (;;) {
       if (signal.aborted) return false;
+      if (this.handedOver > 0) {
+        this.handedOver--;
+        return true;
+      }
       if (this.holding === 0) {
         jobserver.reset();
         this.holding = 1;
@@ -240,9 +249,27 @@ export class BuildQueue {
     }
   }
 
+  /**
+   * A finished build's CPU goes to the next queued build directly. Put back in the pipe it
+   * would go to a running make: make blocks reading the pipe and always wins a token against
+   * the queue's polling, so small builds would wait for a large build's make to end.
+   */
   private giveSlot(jobserver: MakeJobserver): void {
+    if (this.waiting.size > this.handedOver) {
+      this.handedOver++;
+      return;
+    }
     this.holding--;
     if (this.holding > 0) jobserver.release();
+  }
+
+  /** CPUs handed to queued builds that left without starting go back to the pipe. */
+  private settleHandovers(): void {
+    while (this.handedOver > this.waiting.size) {
+      this.handedOver--;
+      this.holding--;
+      if (this.holding > 0) this.jobserver?.release();
+    }
   }
 
   /** Without a jobserver: the build's share of `make -j` (see makeJobsFor). */
