@@ -78,9 +78,8 @@ function writeCache(file: string): void {
     }
     renameSync(temporary, file);
     for (const name of readdirSync(cacheDir)) {
-      if (name.startsWith('dkms-') && !name.startsWith(`dkms-${stamp}-`)) {
+      if (name.startsWith('dkms-') && (!name.startsWith(`dkms-${stamp}-`) || leftBehind(name)))
         unlinkSync(join(cacheDir, name));
-      }
     }
   } catch {
     try {
@@ -88,6 +87,18 @@ function writeCache(file: string): void {
     } catch {
       // never made
     }
+  }
+}
+
+/** A temporary of a writer that was killed before its rename (its process is gone). */
+function leftBehind(name: string): boolean {
+  const pid = /\.(\d+)\.tmp$/.exec(name)?.[1];
+  if (!pid) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
 

@@ -27,26 +27,25 @@ export function sandboxFindings(facts: SandboxFacts): Finding[] {
       },
     ];
   }
+  const fix = decision.fix && `${decision.fix.charAt(0).toUpperCase()}${decision.fix.slice(1)}.`;
   if (decision.error)
     return [
       {
         ...base,
         severity: 'error',
-        message: `${decision.error.replace(/: not building .*$/, '')}: every module build fails.`,
-        fix: 'Install bubblewrap (or let it create namespaces here), or set build_sandbox=none in framework.conf.',
+        message: `build_sandbox=bwrap is set in framework.conf, but ${decision.reason}: every module build fails.`,
+        ...(fix ? { fix } : {}),
       },
     ];
-  if (decision.notice) {
-    const fix = /\(([^()]*)\)\.$/.exec(decision.notice)?.[1] ?? '';
+  if (decision.notice)
     return [
       {
         ...base,
         severity: 'warning',
         message: `Module builds run unconfined: ${decision.reason}.`,
-        fix: `${fix.charAt(0).toUpperCase()}${fix.slice(1)}.`,
+        ...(fix ? { fix } : {}),
       },
     ];
-  }
   return [
     { ...base, severity: 'info', message: `Module builds run unconfined (${decision.reason}).` },
   ];

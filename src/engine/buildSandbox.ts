@@ -40,6 +40,8 @@ export type SandboxDecision =
       reason: string;
       /** The one line to show when the default could not be had. */
       notice?: string;
+      /** What gets the sandbox back (or silences the notice), when it was wanted. */
+      fix?: string;
       /** The build must not run: build_sandbox=bwrap was asked for and cannot be had. */
       error?: string;
     };
@@ -58,16 +60,22 @@ export function decideSandbox(input: SandboxInputs): SandboxDecision {
   const why = input.bwrap.path
     ? `bwrap cannot create a sandbox here (${input.bwrap.why})`
     : 'bwrap is not installed';
+  const fix = input.bwrap.path
+    ? 'let it create namespaces, or set build_sandbox=none in framework.conf'
+    : 'install bubblewrap, or set build_sandbox=none in framework.conf';
   if (setting === 'bwrap')
     return {
       sandbox: false,
       reason: why,
+      fix,
       error: `build_sandbox=bwrap is set in framework.conf, but ${why}: not building ${input.module}.`,
     };
-  const fix = input.bwrap.path
-    ? 'let it create namespaces, or set build_sandbox=none in framework.conf'
-    : 'install bubblewrap, or set build_sandbox=none in framework.conf';
-  return { sandbox: false, reason: why, notice: `Building without a sandbox: ${why} (${fix}).` };
+  return {
+    sandbox: false,
+    reason: why,
+    fix,
+    notice: `Building without a sandbox: ${why} (${fix}).`,
+  };
 }
 
 /** What the sandbox means for one build; a no-op object when the build is not sandboxed. */

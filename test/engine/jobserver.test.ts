@@ -139,6 +139,51 @@ describe('make jobserver', () => {
     ]);
   });
 
+  it('loses no CPU to builds cancelled while queued or waiting for one', async () => {
+    const log = join(dir, 'cancel.log');
+    writeFileSync(log, '');
+    const queue = new BuildQueue({
+      concurrency: 2,
+      cpus: 2,
+      jobserver: true,
+      run: async (request, _jobs, _signal, jobserver): Promise<JobResult> => {
+        const [name = '', seconds = '0'] = request.module.split(':');
+        await runShell(
+          `echo "start ${name}" >>${log}; sleep ${seconds}; echo "end ${name}" >>${log}`,
+          {
+            cwd: dir,
+            jobserver,
+          },
+        );
+        return { ref: { module: request.module, version: '1' }, status: 'installed' };
+      },
+    });
+    const none = new Map<string, Promise<JobResult>>();
+    const build = (module: string, signal: AbortSignal, estimateMs = 0) =>
+      queue.enqueue(
+        { module, version: '1', kernel: 'K', arch: 'x86_64', priority: 0, units: 1, estimateMs },
+        none,
+        signal,
+      );
+    const cancel = new AbortController();
+    const first = Promise.all([
+      build('long:0.8', cancel.signal, 3),
+      build('short:0.2', cancel.signal, 2),
+      build('queued1:0.2', cancel.signal, 1),
+      build('queued2:0.2', cancel.signal, 1),
+    ]);
+    // short ends at 0.2 s and hands its CPU to queued1; queued2 is cancelled while queued
+    setTimeout(() => cancel.abort(), 300);
+    await first;
+    // both CPUs are there again: two new builds run side by side
+    writeFileSync(log, '');
+    const again = new AbortController().signal;
+    await Promise.all([build('x:0.5', again), build('y:0.5', again)]);
+    queue.close();
+    const lines = readFileSync(log, 'utf8').trim().split('\n');
+    assert.deepEqual(lines.slice(0, 2).sort(), ['start x', 'start y'], lines.join(' | '));
+  });
+
   it('gets back the tokens of a make that was killed, once no build runs', () => {
     const jobserver = MakeJobserver.open(4);
     assert.ok(jobserver);

@@ -165,10 +165,18 @@ describe("dkms's code cache (src/cli/bundleStart.cts)", { skip: skipWithoutHeade
       // accepted: the next run leaves it as it is and says the same
       assert.deepEqual(await dkms(['status']), first);
       assert.deepEqual(readFileSync(statusCache), written);
+      // what a writer killed before its rename left goes with the next write; a live one's stays
+      const dead = `${statusCache}.2147483646.tmp`;
+      const live = `${statusCache}.${process.pid}.tmp`;
+      writeFileSync(dead, 'torn');
+      writeFileSync(live, 'being written');
       // garbage (a cache of another node, a torn file): an ordinary compile, then a new cache
       writeFileSync(statusCache, Buffer.alloc(written.length, 7));
       assert.deepEqual(await dkms(['status']), first);
       assert.notDeepEqual(readFileSync(statusCache), Buffer.alloc(written.length, 7));
+      assert.equal(existsSync(dead), false, "a dead writer's temporary is removed");
+      assert.equal(existsSync(live), true, "a live writer's temporary is left to it");
+      rmSync(live);
       // a cache someone else owns, or others may change, is not run: root writes its own
       chownSync(statusCache, 65534, 65534);
       assert.deepEqual(await dkms(['status']), first);

@@ -201,7 +201,10 @@ export class BuildQueue {
       return abortedResult(request);
     }
     const jobserver = this.openJobserver();
-    if (jobserver && !(await this.takeSlot(jobserver, signal))) return abortedResult(request);
+    if (jobserver && !(await this.takeSlot(jobserver, signal))) {
+      this.settleHandovers();
+      return abortedResult(request);
+    }
     const build: StartedBuild = {
       request,
       makeJobs: jobserver ? jobserver.jobs : this.makeJobs(request),
