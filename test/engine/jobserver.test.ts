@@ -38,6 +38,42 @@ function peak(log: string): number {
   return most;
 }
 
+/**
+ * A build queue of `cpus` CPUs sharing one jobserver whose builds run the shell line
+ * `lineFor(module)` in `cwd` (the module's name, or `dir`): installed when it exits 0.
+ */
+function shellQueue(
+  cpus: number,
+  lineFor: (module: string) => { line: string; cwd: string },
+  seen: (jobserver: boolean) => void = () => undefined,
+): {
+  queue: BuildQueue;
+  build: (module: string, signal: AbortSignal, estimateMs?: number) => Promise<JobResult>;
+} {
+  const queue = new BuildQueue({
+    concurrency: cpus,
+    cpus,
+    jobserver: true,
+    run: async (request, _jobs, _signal, jobserver): Promise<JobResult> => {
+      seen(jobserver !== undefined);
+      const { line, cwd } = lineFor(request.module);
+      const result = await runShell(line, { cwd, jobserver });
+      const ref = { module: request.module, version: '1' };
+      return result.exitCode === 0
+        ? { ref, status: 'installed' }
+        : { ref, status: 'skipped', reason: result.tail };
+    },
+  });
+  const none = new Map<string, Promise<JobResult>>();
+  const build = (module: string, signal: AbortSignal, estimateMs = 0) =>
+    queue.enqueue(
+      { module, version: '1', kernel: 'K', arch: 'x86_64', priority: 0, units: 6, estimateMs },
+      none,
+      signal,
+    );
+  return { queue, build };
+}
+
 describe('make jobserver', () => {
   it('nested makes started from a shell line share its tokens', async () => {
     const log = join(dir, 'one.log');
@@ -56,30 +92,13 @@ describe('make jobserver', () => {
     const log = join(dir, 'queue.log');
     const roots = ['a', 'b', 'c'].map((name) => nestedMakeModule(`q${name}`, log));
     const modes: boolean[] = [];
-    const queue = new BuildQueue({
-      concurrency: 3,
-      cpus: 3,
-      jobserver: true,
-      run: async (request, _jobs, _signal, jobserver): Promise<JobResult> => {
-        modes.push(jobserver !== undefined);
-        const result = await runShell('make -s', { cwd: request.module, jobserver });
-        const ref = { module: request.module, version: '1' };
-        return result.exitCode === 0
-          ? { ref, status: 'installed' }
-          : { ref, status: 'skipped', reason: result.tail };
-      },
-    });
-    const signal = new AbortController().signal;
-    const none = new Map<string, Promise<JobResult>>();
-    const results = await Promise.all(
-      roots.map((root) =>
-        queue.enqueue(
-          { module: root, version: '1', kernel: 'K', arch: 'x86_64', priority: 0, units: 6 },
-          none,
-          signal,
-        ),
-      ),
+    const { queue, build } = shellQueue(
+      3,
+      (module) => ({ line: 'make -s', cwd: module }),
+      (jobserver) => modes.push(jobserver),
     );
+    const signal = new AbortController().signal;
+    const results = await Promise.all(roots.map((root) => build(root, signal)));
     queue.close();
     assert.deepEqual(
       results.map((r) => r.status),
@@ -98,32 +117,16 @@ describe('make jobserver', () => {
     // (as make does) once the first small build has taken the one token there is
     const big = `sleep 0.3; head -c 1 <&3 >/dev/null; echo "big got a token" >>${log}; sleep 1; printf + >&4`;
     const small = (name: string) => `echo "start ${name}" >>${log}; sleep 0.6`;
-    const queue = new BuildQueue({
-      concurrency: 2,
-      cpus: 2,
-      jobserver: true,
-      run: async (request, _jobs, _signal, jobserver): Promise<JobResult> => {
-        const line = request.module === 'big' ? big : small(request.module);
-        const result = await runShell(line, { cwd: dir, jobserver });
-        const ref = { module: request.module, version: '1' };
-        return result.exitCode === 0
-          ? { ref, status: 'installed' }
-          : { ref, status: 'skipped', reason: result.tail };
-      },
-    });
+    const { queue, build } = shellQueue(2, (module) => ({
+      line: module === 'big' ? big : small(module),
+      cwd: dir,
+    }));
     const signal = new AbortController().signal;
-    const none = new Map<string, Promise<JobResult>>();
-    const build = (module: string, estimateMs: number) =>
-      queue.enqueue(
-        { module, version: '1', kernel: 'K', arch: 'x86_64', priority: 0, units: 1, estimateMs },
-        none,
-        signal,
-      );
     const results = await Promise.all([
-      build('big', 100_000),
-      build('s1', 3),
-      build('s2', 2),
-      build('s3', 1),
+      build('big', signal, 100_000),
+      build('s1', signal, 3),
+      build('s2', signal, 2),
+      build('s3', signal, 1),
     ]);
     queue.close();
     assert.deepEqual(
@@ -142,29 +145,13 @@ describe('make jobserver', () => {
   it('loses no CPU to builds cancelled while queued or waiting for one', async () => {
     const log = join(dir, 'cancel.log');
     writeFileSync(log, '');
-    const queue = new BuildQueue({
-      concurrency: 2,
-      cpus: 2,
-      jobserver: true,
-      run: async (request, _jobs, _signal, jobserver): Promise<JobResult> => {
-        const [name = '', seconds = '0'] = request.module.split(':');
-        await runShell(
-          `echo "start ${name}" >>${log}; sleep ${seconds}; echo "end ${name}" >>${log}`,
-          {
-            cwd: dir,
-            jobserver,
-          },
-        );
-        return { ref: { module: request.module, version: '1' }, status: 'installed' };
-      },
+    const { queue, build } = shellQueue(2, (module) => {
+      const [name = '', seconds = '0'] = module.split(':');
+      return {
+        line: `echo "start ${name}" >>${log}; sleep ${seconds}; echo "end ${name}" >>${log}`,
+        cwd: dir,
+      };
     });
-    const none = new Map<string, Promise<JobResult>>();
-    const build = (module: string, signal: AbortSignal, estimateMs = 0) =>
-      queue.enqueue(
-        { module, version: '1', kernel: 'K', arch: 'x86_64', priority: 0, units: 1, estimateMs },
-        none,
-        signal,
-      );
     const cancel = new AbortController();
     const first = Promise.all([
       build('long:0.8', cancel.signal, 3),
