@@ -18,6 +18,11 @@ export interface BashEvalRequest {
   /** Names of the variables to return (scalars come back as index 0); `NAME_*` returns every
    * variable with that prefix (the old `MAKE_<text>` / `PATCH_<text>` forms). */
   whitelist: readonly string[];
+  /**
+   * The texts of some files, read already: bash evaluates these strings instead of reading the
+   * files again, so that what it evaluated is exactly what the caller looked at.
+   */
+  texts?: readonly (string | undefined)[];
 }
 
 export interface BashEvalResult {
@@ -45,8 +50,16 @@ const PRELUDE = [
   'shopt -s extglob',
   '__dkms_run() {',
   '  local __dkms_f __dkms_mode __dkms_c __dkms_v',
-  '  for __dkms_f in "$@"; do',
+  '  while (($#)); do',
+  '    __dkms_f=$1',
+  '    shift',
   '    __dkms_mode=${__dkms_f%%:*} __dkms_f=${__dkms_f#*:}',
+  '    if [[ $__dkms_mode == t ]]; then',
+  '      printf \'\\0\\1F%s\\0\' "$__dkms_f" >&2',
+  '      eval "$1"',
+  '      shift',
+  '      continue',
+  '    fi',
   '    [[ -e $__dkms_f ]] || continue',
   '    printf \'\\0\\1F%s\\0\' "$__dkms_f" >&2',
   '    if [[ $__dkms_mode == c ]]; then',
@@ -70,9 +83,17 @@ const PRELUDE = [
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** The bash script that evaluates these requests. */
-export function driverScript(requests: readonly BashEvalRequest[]): string {
+/**
+ * The bash script that evaluates these requests, and its arguments: the texts given for files,
+ * which the script reads as its positional parameters (one argument may hold 128 KiB, the
+ * script itself being one; all of them together about 2 MiB).
+ */
+export function driverScript(requests: readonly BashEvalRequest[]): {
+  script: string;
+  args: string[];
+} {
   const lines = [PRELUDE];
+  const args: string[] = [];
   let white: string | undefined;
   requests.forEach((request, id) => {
     const whitelist = `__dkms_white=(${request.whitelist.map(shellQuote).join(' ')})`;
@@ -81,16 +102,19 @@ export function driverScript(requests: readonly BashEvalRequest[]): string {
     const assignments = Object.entries(request.variables)
       .filter(([name]) => NAME.test(name))
       .map(([name, value]) => `${name}=${shellQuote(value)}`);
-    const files = request.files.map((file) =>
-      shellQuote(`${hasCarriageReturn(file) ? 'c' : 's'}:${file}`),
-    );
+    const files = request.files.map((file, k) => {
+      const text = request.texts?.[k];
+      if (text === undefined) return shellQuote(`${hasCarriageReturn(file) ? 'c' : 's'}:${file}`);
+      args.push(text.replace(/\0/g, ''));
+      return `${shellQuote(`t:${file}`)} "\${${args.length}}"`;
+    });
     lines.push(
       `printf 'B\\0%s\\0' ${id} >&3; printf '\\0\\1B%s\\0' ${id} >&2`,
       `( ${[...assignments, `__dkms_run ${files.join(' ')}`].join('; ')} )`,
       `printf 'X\\0%s\\0' "$?" >&3`,
     );
   });
-  return lines.join('\n');
+  return { script: lines.join('\n'), args };
 }
 
 function hasCarriageReturn(file: string): boolean {
@@ -153,14 +177,11 @@ function attributeStderr(results: BashEvalResult[], stderr: string): void {
 
 function runDriver(requests: readonly BashEvalRequest[]): Promise<BashEvalResult[]> {
   return new Promise<[string, string]>((resolve, reject) => {
-    const child = spawn(
-      'bash',
-      ['--noprofile', '--norc', '-c', driverScript(requests), 'dkms-conf'],
-      {
-        env: { PATH: CLEAN_PATH },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const { script, args } = driverScript(requests);
+    const child = spawn('bash', ['--noprofile', '--norc', '-c', script, 'dkms-conf', ...args], {
+      env: { PATH: CLEAN_PATH },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const chunks: Buffer[] = [];
     const errors: Buffer[] = [];
     child.stdout?.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -172,9 +193,28 @@ function runDriver(requests: readonly BashEvalRequest[]): Promise<BashEvalResult
   }).then(([output, stderr]) => parseDriverOutput(output, requests.length, stderr));
 }
 
+// What one bash process is given at most: its script is one argument, and one argument may
+// hold 128 KiB; all arguments together may hold about 2 MiB (with the environment).
+const SCRIPT_BUDGET = 96 * 1024;
+const ARGS_BUDGET = 1024 * 1024;
+
+/** A rough size of what a request adds to the driver's script and arguments. */
+function footprint(request: BashEvalRequest): { script: number; args: number } {
+  let script = 200 + request.whitelist.join(' ').length;
+  for (const [name, value] of Object.entries(request.variables))
+    script += name.length + value.length + 8;
+  let args = 0;
+  request.files.forEach((file, k) => {
+    script += file.length + 16;
+    args += (request.texts?.[k]?.length ?? 0) + 1;
+  });
+  return { script, args };
+}
+
 /**
  * Evaluates all requests, each in its own bash subshell. A subshell costs a fork, so large
- * batches are split over one bash process per CPU.
+ * batches are split over one bash process per CPU, and further when one process's script or
+ * arguments would pass what the kernel takes.
  */
 export async function bashEvaluate(
   requests: readonly BashEvalRequest[],
@@ -183,7 +223,26 @@ export async function bashEvaluate(
   const workers = Math.max(1, Math.min(availableParallelism(), Math.floor(requests.length / 8)));
   const size = Math.ceil(requests.length / workers);
   const slices: BashEvalRequest[][] = [];
-  for (let i = 0; i < requests.length; i += size) slices.push(requests.slice(i, i + size));
+  let slice: BashEvalRequest[] = [];
+  let script = 0;
+  let args = 0;
+  for (const request of requests) {
+    const cost = footprint(request);
+    if (
+      slice.length > 0 &&
+      (slice.length >= size ||
+        script + cost.script > SCRIPT_BUDGET ||
+        args + cost.args > ARGS_BUDGET)
+    ) {
+      slices.push(slice);
+      slice = [];
+      script = args = 0;
+    }
+    slice.push(request);
+    script += cost.script;
+    args += cost.args;
+  }
+  slices.push(slice);
   const results = await Promise.all(slices.map(runDriver));
   return results.flat();
 }

@@ -23,6 +23,24 @@ const evaluate = async (text: string, variables: Record<string, string> = {}) =>
 };
 
 describe('bashEvaluate', () => {
+  it('evaluates batches larger than one bash command line may be (E2BIG)', async () => {
+    // 700 requests with long paths: one script per CPU would pass the kernel's 128 KiB limit on
+    // one argument; texts given inline add 1 MiB more
+    const file = conf('PACKAGE_NAME="$module"\n');
+    const text = `PACKAGE_NAME="$module"\n#${'x'.repeat(4000)}\n`;
+    const requests = Array.from({ length: 700 }, (_, i) => ({
+      files: [file],
+      variables: { module: `m${i}`, dkms_tree: `/${'d'.repeat(300)}` },
+      whitelist: ['PACKAGE_NAME'],
+      texts: i % 2 ? [text] : undefined,
+    }));
+    const results = await bashEvaluate(requests);
+    assert.deepEqual(
+      results.map((r) => scalar(r, 'PACKAGE_NAME')),
+      requests.map((r) => r.variables.module),
+    );
+  });
+
   it('returns whitelisted scalars and sparse arrays only', async () => {
     const r = await evaluate(
       'PACKAGE_NAME=foo\nHELPER=x\nBUILT_MODULE_NAME[0]=a\nBUILT_MODULE_NAME[3]=d\nf() { :; }\n',
