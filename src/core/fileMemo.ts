@@ -6,7 +6,8 @@ import { statSync } from 'node:fs';
  */
 export function fileIdentity(path: string): string | undefined {
   try {
-    const st = statSync(path, { bigint: true });
+    const st = statSync(path, { bigint: true, throwIfNoEntry: false });
+    if (!st) return undefined;
     return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
   } catch {
     return undefined;

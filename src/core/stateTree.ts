@@ -37,9 +37,10 @@ function listDir(path: string): string[] {
   }
 }
 
+// (no exception for a missing path: `dkms status` asks about many that are not there)
 function isDir(path: string): boolean {
   try {
-    return statSync(path).isDirectory();
+    return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
   } catch {
     return false;
   }
@@ -47,7 +48,7 @@ function isDir(path: string): boolean {
 
 function isSymlink(path: string): boolean {
   try {
-    return lstatSync(path).isSymbolicLink();
+    return lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink() ?? false;
   } catch {
     return false;
   }

@@ -58,9 +58,9 @@ export function findModuleFile(dir: string, name: string): string | undefined {
   for (const suffix of SUFFIXES) {
     const path = join(dir, name + suffix);
     try {
-      if (statSync(path).isFile()) return path;
+      if (statSync(path, { throwIfNoEntry: false })?.isFile()) return path;
     } catch {
-      // try the next suffix
+      // not readable: try the next suffix
     }
   }
   return undefined;
