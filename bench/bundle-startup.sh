@@ -12,7 +12,7 @@
 # catch-up (start to its "catch-up finished" record, all 30 modules installed for
 # 6.1.0-47-amd64). Both sides run node directly (no wrapper script), without
 # NODE_EXTRA_CA_CERTS; dkmsd with the flags its wrapper gives it. A benchmark: nothing fails on
-# a time. The code cache lives in the work directory (DKMS_TS_CODE_CACHE); one untimed run of
+# a time. The code cache lives in the work directory (DKMS_TS_CACHE_DIR); one untimed run of
 # each command writes it before the timed runs, as the first dkms command after installing the
 # package does.
 set -euo pipefail
@@ -52,7 +52,7 @@ done
 added_args=(--dkmstree "$added/tree" --sourcetree "$added/src" --installtree "$added/lib/modules")
 
 declare -A main=([unbundled]="$repo/dist/src/cli/dkms.js" [bundled]="$work/bundle/dkms/start.cjs")
-export DKMS_TS_CODE_CACHE=$work/code-cache
+export DKMS_TS_CACHE_DIR=$work/code-cache
 declare -A daemon_main=([unbundled]="$repo/dist/src/daemon/cli.js" [bundled]="$work/bundle/dkmsd.cjs")
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }

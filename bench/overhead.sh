@@ -79,7 +79,7 @@ dkms() {
     shift 2
     local trees=(--dkmstree "$dir/tree" --sourcetree "$dir/src" --installtree "$dir/lib/modules")
     if [[ $side == ours ]]; then
-        NODE_EXTRA_CA_CERTS='' DKMS_TS_CODE_CACHE=$work/code-cache \
+        NODE_EXTRA_CA_CERTS='' DKMS_TS_CACHE_DIR=$work/code-cache \
             node "$work/bundle/dkms/start.cjs" "$@" "${trees[@]}" --confdir "$dir/etc"
     elif [[ -e /etc/dkms ]]; then
         mkdir -p "$work/empty"

@@ -13,4 +13,9 @@ npm run --silent deps
 echo "== hooks"
 if [[ -f test/hooks/hooks-smoke.sh ]]; then bash test/hooks/hooks-smoke.sh; fi
 echo "== node tests"
+# dkms-ts's caches (code, evaluated dkms.conf files) of commands the tests run outside their
+# sandboxes go to a directory of this run, not to /var/cache/dkms-ts
+cache=$(mktemp -d "${TMPDIR:-/tmp}/dkms-ts-test-cache.XXXXXX")
+trap 'rm -rf "$cache"' EXIT
+export DKMS_TS_CACHE_DIR=$cache
 node --test --test-concurrency=2 dist/test/

@@ -5,7 +5,7 @@
  * `module.enableCompileCache()` (node 22): this does the same with `vm.Script`'s cachedData.
  *
  * One cache per action (what `dkms status` compiles is not what `dkms install` does), in
- * DKMS_TS_CODE_CACHE (default /var/cache/dkms-ts), named after the bundle's inode, change time
+ * DKMS_TS_CACHE_DIR (default /var/cache/dkms-ts), named after the bundle's inode, change time
  * and size: V8 checks only the source's length, so a cache of an older bundle of the same length
  * must never be found. A missing or rejected cache (node was upgraded: V8 rejects a cache of
  * another V8 or other flags) is written by the next run that may write there (root), after the
@@ -21,7 +21,7 @@ import { Script } from 'node:vm';
 import { ACTIONS } from '../commands/actions.js';
 
 const bundle = join(__dirname, 'dkms.cjs');
-const cacheDir = process.env['DKMS_TS_CODE_CACHE'] || '/var/cache/dkms-ts';
+const cacheDir = process.env['DKMS_TS_CACHE_DIR'] || '/var/cache/dkms-ts';
 const actions: readonly string[] = ACTIONS;
 const action = process.argv.slice(2).find((arg) => actions.includes(arg)) ?? 'other';
 
@@ -42,7 +42,7 @@ if (cacheFile) cachedData = readTrusted(cacheFile);
 
 /**
  * The cache, if only root or this user could have written it: V8 runs what it holds, so a
- * file someone else owns or may change (a DKMS_TS_CODE_CACHE pointing somewhere shared) is
+ * file someone else owns or may change (a DKMS_TS_CACHE_DIR pointing somewhere shared) is
  * ignored, and root then writes its own over it.
  */
 function readTrusted(file: string): Buffer | undefined {

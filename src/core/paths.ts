@@ -20,6 +20,11 @@ export interface DkmsPaths {
   osRelease: string;
   /** @default os.tmpdir() */
   tmpLocation: string;
+  /**
+   * dkms-ts's own caches (code cache, evaluated plain dkms.conf files): nothing in it is needed.
+   * Unset: no cache. @default '/var/cache/dkms-ts' (env DKMS_TS_CACHE_DIR)
+   */
+  cacheDir?: string;
 }
 
 export const defaultPaths = (env: NodeJS.ProcessEnv = process.env): DkmsPaths => ({
@@ -30,7 +35,10 @@ export const defaultPaths = (env: NodeJS.ProcessEnv = process.env): DkmsPaths =>
   bootDir: env['DKMS_BOOTDIR'] || '/boot',
   osRelease: env['DKMS_OS_RELEASE'] || findOsRelease(OS_RELEASE_FILES) || '/etc/os-release',
   tmpLocation: tmpdir(),
+  cacheDir: env['DKMS_TS_CACHE_DIR'] || DEFAULT_CACHE_DIR,
 });
+
+export const DEFAULT_CACHE_DIR = '/var/cache/dkms-ts';
 
 /** Where dkms looks for os-release, in order (DKMS_OS_RELEASE replaces both). */
 export const OS_RELEASE_FILES = ['/etc/os-release', '/usr/lib/os-release'];

@@ -26,6 +26,8 @@ export interface Roots {
   tree: string;
   lib: string;
   confDir: string;
+  /** dkms-ts's caches of this sandbox (DKMS_TS_CACHE_DIR), beside `root`, not in it. */
+  cache: string;
   /** The tree options every dkms call in this sandbox gets. */
   treeArgs: string[];
   /** `<lib>/<kernel>/build` -> the real headers. */
@@ -48,6 +50,7 @@ export function makeRoots(kernels: string[] = [K47]): Roots {
     tree,
     lib,
     confDir,
+    cache: `${root}.cache`,
     treeArgs: ['--dkmstree', tree, '--sourcetree', src, '--installtree', lib, '--confdir', confDir],
     addKernel(kernel) {
       mkdirSync(join(lib, kernel), { recursive: true });
@@ -60,6 +63,7 @@ export function makeRoots(kernels: string[] = [K47]): Roots {
     },
     cleanup() {
       rmSync(root, { recursive: true, force: true });
+      rmSync(`${root}.cache`, { recursive: true, force: true });
     },
   };
   for (const kernel of kernels) roots.addKernel(kernel);
@@ -93,7 +97,11 @@ export const dkms = (
   args: string[],
   env: NodeJS.ProcessEnv = {},
 ): Promise<RunOutput> =>
-  run(dkmsBin, [...args, ...roots.treeArgs], { DKMS_OS_RELEASE: '/etc/os-release', ...env });
+  run(dkmsBin, [...args, ...roots.treeArgs], {
+    DKMS_OS_RELEASE: '/etc/os-release',
+    DKMS_TS_CACHE_DIR: roots.cache,
+    ...env,
+  });
 
 /** A suite's skip reason when the two Debian header packages the tests build against are missing. */
 export const skipWithoutHeaders: string | false =
@@ -112,5 +120,6 @@ export const sandboxPaths = (roots: Roots, extra: Partial<DkmsPaths> = {}): Dkms
   sourceTree: roots.src,
   installTree: roots.lib,
   confDir: roots.confDir,
+  cacheDir: roots.cache,
   ...extra,
 });

@@ -13,7 +13,7 @@ const work = mkdtempSync(join(tmpdir(), 'dkms-deb-test.'));
 const out = join(work, 'out');
 const root = join(work, 'root');
 // dkms started from the package writes V8's code cache here, not in /var/cache/dkms-ts
-process.env['DKMS_TS_CODE_CACHE'] = join(work, 'code-cache');
+process.env['DKMS_TS_CACHE_DIR'] = join(work, 'code-cache');
 let deb = '';
 let files: string[] = [];
 
@@ -146,7 +146,7 @@ describe("dkms's code cache (src/cli/bundleStart.cts)", { skip: skipWithoutHeade
     const roots = makeRoots([K47]);
     try {
       roots.addFixture('hello-1.0');
-      const env = { DKMS_OS_RELEASE: '/etc/os-release', DKMS_TS_CODE_CACHE: cache };
+      const env = { DKMS_OS_RELEASE: '/etc/os-release', DKMS_TS_CACHE_DIR: cache };
       const dkms = (args: string[]) => run('node', [start(), ...args, ...roots.treeArgs], env);
       assert.equal((await dkms(['add', 'hello/1.0'])).code, 0);
       const stamp = stampOf();
@@ -155,7 +155,9 @@ describe("dkms's code cache (src/cli/bundleStart.cts)", { skip: skipWithoutHeade
       writeFileSync(join(cache, 'dkms-1-2-3-status.cache'), 'old');
       const first = await dkms(['status']);
       assert.equal(first.stdout, 'hello/1.0: added\n', first.stderr);
+      // (and conf-evals.json: what bash made of hello's dkms.conf, src/conf/evalCache.ts)
       assert.deepEqual(readdirSync(cache).sort(), [
+        'conf-evals.json',
         `dkms-${stamp}-add.cache`,
         `dkms-${stamp}-status.cache`,
       ]);
@@ -204,7 +206,7 @@ describe("dkms's code cache (src/cli/bundleStart.cts)", { skip: skipWithoutHeade
     const version = await run(
       'setpriv',
       ['--reuid=nobody', '--regid=nogroup', '--clear-groups', 'node', start(), '--version'],
-      { DKMS_TS_CODE_CACHE: cache },
+      { DKMS_TS_CACHE_DIR: cache },
     );
     assert.equal(version.stdout, `dkms-${DKMS_VERSION}\n`, version.stderr);
     assert.deepEqual(readdirSync(cache), []);

@@ -30,10 +30,14 @@ export function copyRoots(from: Roots, links: { module: string; version: string 
     tree,
     lib,
     confDir,
+    cache: `${root}.cache`,
     treeArgs: ['--dkmstree', tree, '--sourcetree', src, '--installtree', lib, '--confdir', confDir],
     addKernel: () => assert.fail('not for copies'),
     addFixture: () => assert.fail('not for copies'),
-    cleanup: () => rmSync(root, { recursive: true, force: true }),
+    cleanup: () => {
+      rmSync(root, { recursive: true, force: true });
+      rmSync(`${root}.cache`, { recursive: true, force: true });
+    },
   };
 }
 

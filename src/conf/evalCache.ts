@@ -1,0 +1,180 @@
+import { createHash } from 'node:crypto';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * What bash made of plain configuration files (src/conf/pureConf.ts), kept across commands in
+ * `<cacheDir>/conf-evals.json`, so `dkms status` does not run bash again for a dkms.conf it
+ * already evaluated with the same inputs. The key is a hash of everything the result depends
+ * on: the files' texts, the values of the variables they read, and the names asked for; a
+ * plain file depends on nothing else. Values from here become make commands run as root, so
+ * the file is used only if root (or this user) owns it and nobody else may write it, and only
+ * root writes it (a temporary renamed over it). Losing it only costs a bash evaluation.
+ */
+
+const FILE = 'conf-evals.json';
+const SCHEMA = 1;
+/** Entries kept; the oldest go first. */
+export const EVAL_CACHE_ENTRIES = 256;
+
+export type EvalValues = Map<string, Map<number, string>>;
+type Stored = [string, [number, string][]][];
+
+/** The cache key of one evaluation. */
+export function evalKey(
+  texts: readonly string[],
+  inputs: readonly (readonly [string, string])[],
+  names: readonly string[],
+): string {
+  return createHash('sha256')
+    .update(JSON.stringify([SCHEMA, texts, inputs, names]))
+    .digest('base64url');
+}
+
+export class EvalCache {
+  /** What the file held when last read, and its identity then. */
+  private loaded: { identity: string | undefined; entries: Map<string, Stored> } | undefined;
+  /** Added since the last save. */
+  private readonly pending = new Map<string, Stored>();
+
+  constructor(private readonly dir: string) {}
+
+  get(key: string): EvalValues | undefined {
+    const stored = this.pending.get(key) ?? this.load().get(key);
+    return stored && new Map(stored.map(([name, items]) => [name, new Map(items)]));
+  }
+
+  set(key: string, values: EvalValues): void {
+    this.pending.set(
+      key,
+      [...values].map(([name, items]) => [name, [...items]]),
+    );
+  }
+
+  /** Writes what was added, when this process may (root). Never throws. */
+  save(): void {
+    if (this.pending.size === 0) return;
+    if (process.getuid?.() !== 0) {
+      this.pending.clear();
+      return;
+    }
+    const merged = new Map(this.load());
+    for (const [key, stored] of this.pending) {
+      merged.delete(key);
+      merged.set(key, stored);
+    }
+    this.pending.clear();
+    const entries = [...merged].slice(-EVAL_CACHE_ENTRIES);
+    const file = join(this.dir, FILE);
+    const temporary = `${file}.${process.pid}.tmp`;
+    try {
+      mkdirSync(this.dir, { recursive: true, mode: 0o755 });
+      const fd = openSync(temporary, 'wx', 0o644);
+      try {
+        writeSync(fd, JSON.stringify({ schema: SCHEMA, entries: Object.fromEntries(entries) }));
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(temporary, file);
+      this.loaded = { identity: identityOf(file), entries: new Map(entries) };
+      removeLeftBehind(this.dir);
+    } catch {
+      try {
+        unlinkSync(temporary);
+      } catch {
+        // never made
+      }
+    }
+  }
+
+  /** The file's entries, read again when it changed (dkmsd lives long; commands write it). */
+  private load(): Map<string, Stored> {
+    const file = join(this.dir, FILE);
+    const identity = identityOf(file);
+    if (this.loaded && this.loaded.identity === identity) return this.loaded.entries;
+    const entries = new Map<string, Stored>();
+    this.loaded = { identity, entries };
+    const text = identity === undefined ? undefined : readTrusted(file);
+    if (text === undefined) return entries;
+    try {
+      const parsed = JSON.parse(text) as { schema?: unknown; entries?: unknown };
+      if (parsed.schema === SCHEMA && isRecord(parsed.entries)) {
+        for (const [key, stored] of Object.entries(parsed.entries)) {
+          if (isStored(stored)) entries.set(key, stored);
+        }
+      }
+    } catch {
+      // a damaged cache is as good as none; root writes a new one
+    }
+    return entries;
+  }
+}
+
+/** Device, inode, size and times: any write, rename, chown or chmod changes it. */
+function identityOf(file: string): string | undefined {
+  try {
+    const st = lstatSync(file, { bigint: true });
+    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  } catch {
+    return undefined;
+  }
+}
+
+const caches = new Map<string, EvalCache>();
+
+/** The cache kept in `dir` (one per directory for the life of the process). */
+export function evalCacheIn(dir: string): EvalCache {
+  let cache = caches.get(dir);
+  if (!cache) caches.set(dir, (cache = new EvalCache(dir)));
+  return cache;
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function isStored(value: unknown): value is Stored {
+  return (
+    Array.isArray(value) &&
+    value.every(
+      (entry) =>
+        Array.isArray(entry) &&
+        typeof entry[0] === 'string' &&
+        Array.isArray(entry[1]) &&
+        (entry[1] as unknown[]).every(
+          (item) => Array.isArray(item) && Number.isInteger(item[0]) && typeof item[1] === 'string',
+        ),
+    )
+  );
+}
+
+/** The file's text, if only root or this user could have written it. */
+function readTrusted(file: string): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const stat = fstatSync(fd);
+    const uid = process.getuid?.();
+    if (!stat.isFile() || (stat.uid !== 0 && stat.uid !== uid) || (stat.mode & 0o022) !== 0)
+      return undefined;
+    return readFileSync(fd, 'utf8');
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Temporaries of writers that were killed before their rename. */
+function removeLeftBehind(dir: string): void {
+  for (const name of readdirSync(dir)) {
+    const pid = new RegExp(`^${FILE.replace('.', '\\.')}\\.(\\d+)\\.tmp$`).exec(name)?.[1];
+    if (!pid) continue;
+    try {
+      process.kill(Number(pid), 0);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ESRCH') unlinkSync(join(dir, name));
+    }
+  }
+}
