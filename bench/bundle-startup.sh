@@ -8,7 +8,7 @@
 # Four commands, each side BENCH_RUNS times (default 7), alternating, medians:
 # `dkms --version` (node start-up and loading only), `dkms status` on a synthetic tree of 30
 # modules x 2 kernels, `dkms status` on 30 modules that are only added (no dkms.conf to read:
-# Debian's dkms 3.0.10 runs too, the same number of times, for comparison), and dkmsd's no-op
+# Debian's dkms (sid's: scripts/fetch-upstream.sh) runs too, the same number of times, for comparison), and dkmsd's no-op
 # catch-up (start to its "catch-up finished" record, all 30 modules installed for
 # 6.1.0-47-amd64). Both sides run node directly (no wrapper script), without
 # NODE_EXTRA_CA_CERTS; dkmsd with the flags its wrapper gives it. A benchmark: nothing fails on
@@ -30,6 +30,9 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/dkms-bench-bundle.XXXXXX")
 daemon=
 trap '[[ -n $daemon ]] && kill "$daemon" 2>/dev/null; rm -rf "$work"' EXIT
 upstream=$(bash "$repo/scripts/fetch-upstream.sh" --quiet dkms | cut -f2)
+# BENCH_UPSTREAM: another dkms script to compare with (e.g. Debian 12's 3.0.10, extracted)
+upstream=${BENCH_UPSTREAM:-$upstream}
+upstream_v=$(upstream_version "$upstream")
 bash "$repo/scripts/bundle.sh" "$work/bundle"
 bash "$here/lib/synth-tree.sh" "$work/root" "$modules" "$kernel" 6.1.0-50-amd64
 root=$work/root
@@ -68,7 +71,7 @@ timed() {
     echo $((end - start))
 }
 
-# upstream_added: wall time in ms of Debian's dkms 3.0.10 `dkms status` on the added modules.
+# upstream_added: wall time in ms of upstream's `dkms status` on the added modules.
 # Upstream reads /etc/dkms whatever its options say: where that exists, an empty directory is
 # mounted over it.
 upstream_added() {
@@ -149,14 +152,14 @@ done
 for what in version status added catchup; do
     echo "  $what: unbundled ${m[unbundled.$what]} ms (${t[unbundled.$what]% }), bundled ${m[bundled.$what]} ms (${t[bundled.$what]% })"
 done
-echo "  added, upstream 3.0.10: ${m[upstream.added]} ms (${t[upstream.added]% })"
+echo "  added, upstream $upstream_v: ${m[upstream.added]} ms (${t[upstream.added]% })"
 echo "summary: bundled/unbundled medians: dkms --version ${m[bundled.version]}/${m[unbundled.version]} ms, dkms status ${m[bundled.status]}/${m[unbundled.status]} ms, only added ${m[bundled.added]}/${m[unbundled.added]} ms (upstream ${m[upstream.added]} ms), dkmsd no-op catch-up ${m[bundled.catchup]}/${m[unbundled.catchup]} ms"
 
 [[ $record ]] || exit 0
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-row="| $(date -u +%Y-%m-%d) | $(nproc) x ${cpu:-unknown CPU}, node $(node --version), load $load | $runs | ${m[unbundled.version]} / ${m[bundled.version]} ms | ${m[unbundled.status]} / ${m[bundled.status]} ms | ${m[unbundled.catchup]} / ${m[bundled.catchup]} ms | ${m[unbundled.added]} / ${m[bundled.added]} / ${m[upstream.added]} ms |"
+row="| $(date -u +%Y-%m-%d) | $(nproc) x ${cpu:-unknown CPU}, node $(node --version), load $load, upstream dkms $upstream_v | $runs | ${m[unbundled.version]} / ${m[bundled.version]} ms | ${m[unbundled.status]} / ${m[bundled.status]} ms | ${m[unbundled.catchup]} / ${m[bundled.catchup]} ms | ${m[unbundled.added]} / ${m[bundled.added]} / ${m[upstream.added]} ms |"
 # shellcheck disable=SC2016 # backquotes are markdown
-header='| date | machine | runs | `dkms --version` unbundled / bundled | `dkms status` unbundled / bundled | dkmsd no-op catch-up unbundled / bundled | `dkms status`, 30 only added: unbundled / bundled / upstream 3.0.10 |'
+header='| date | machine | runs | `dkms --version` unbundled / bundled | `dkms status` unbundled / bundled | dkmsd no-op catch-up unbundled / bundled | `dkms status`, 30 only added: unbundled / bundled / upstream |'
 bash "$here/lib/record-section.sh" "$repo/docs/benchmarks.md" "Bundled start-up" "$header" "$row" <<INTRO
 What the Debian package's bundles (\`scripts/bundle.sh\`: esbuild, no node_modules; first
 one CommonJS file per command, then (rows at load 4.85 and 1.91) dkms as ES modules split by
@@ -167,7 +170,7 @@ NODE_EXTRA_CA_CERTS: \`dkms --version\` (loading only), \`dkms status\` on the s
 $modules modules x 2 kernels of "dkms status" above (outputs compared first), dkmsd's no-op
 catch-up ($modules modules installed for $kernel; start to "catch-up finished"; since
 2026-11-30 with dkmsd's node flags), and (since 2026-11-30) \`dkms status\` on $modules modules
-that are only added, with Debian's dkms 3.0.10 in the same run (outputs compared). Medians of
+that are only added, with Debian's dkms (scripts/fetch-upstream.sh: sid's, the release closest to 3.4.3 that Debian ships; each row's machine column names its version; rows before 2026-11-30: Debian 12's 3.0.10) in the same run (outputs compared). Medians of
 BENCH_RUNS runs each, alternating sides. Goal (issue 12): \`dkms status\` bundled at most
 60 ms.
 

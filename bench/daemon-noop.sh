@@ -2,7 +2,7 @@
 # Benchmark: the no-op boot catch-up. A synthetic tree of 30 modules, all installed for
 # 6.1.0-47-amd64 (real headers linked, placeholder .ko files); dkmsd starts and finds nothing to
 # do. Compared, in the same run, with upstream's no-op `dkms autoinstall -k 6.1.0-47-amd64`
-# (Debian's dkms 3.0.10) and with ours (`bin/dkms autoinstall`, the same planner in-process).
+# (Debian's dkms, sid's: scripts/fetch-upstream.sh) and with ours (`bin/dkms autoinstall`, the same planner in-process).
 #
 #   bash bench/daemon-noop.sh [--record]
 #
@@ -23,6 +23,9 @@ bench_init daemon-noop.sh dist/src/daemon/cli.js "$@"
 }
 
 upstream=$(bash "$repo/scripts/fetch-upstream.sh" --quiet dkms | cut -f2)
+# BENCH_UPSTREAM: another dkms script to compare with (e.g. Debian 12's 3.0.10, extracted)
+upstream=${BENCH_UPSTREAM:-$upstream}
+upstream_v=$(upstream_version "$upstream")
 work=$(mktemp -d "${TMPDIR:-/tmp}/dkms-bench-noop.XXXXXX")
 daemon=
 trap '[[ -n $daemon ]] && kill "$daemon" 2>/dev/null; rm -rf "$work"' EXIT
@@ -112,21 +115,22 @@ p_ms=$(median <"$work/planning")
 ratio=$(awk -v u="$u_ms" -v o="$d_ms" 'BEGIN { printf "%.3f", (u > 0) ? o / u : 0 }')
 echo "  dkmsd start to catch-up done:   median ${d_ms} ms (${d_times[*]}); planning itself ${p_ms} ms"
 echo "  dkms autoinstall (ours, no-op): median ${c_ms} ms (${c_times[*]})"
-echo "  dkms autoinstall (3.0.10):      median ${u_ms} ms (${u_times[*]})"
+echo "  dkms autoinstall ($upstream_v):      median ${u_ms} ms (${u_times[*]})"
 echo "summary: no-op catch-up, $modules modules: dkmsd ${d_ms} ms (planning ${p_ms} ms), our autoinstall ${c_ms} ms, upstream ${u_ms} ms; dkmsd/upstream ${ratio}"
 
 [[ $record ]] || exit 0
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-row="| $(date -u +%Y-%m-%d) | $(nproc) x ${cpu:-unknown CPU}, node $(node --version), load $load | $runs | ${d_ms} ms | ${p_ms} ms | ${c_ms} ms | ${u_ms} ms | ${ratio} |"
+row="| $(date -u +%Y-%m-%d) | $(nproc) x ${cpu:-unknown CPU}, node $(node --version), load $load, upstream dkms $upstream_v | $runs | ${d_ms} ms | ${p_ms} ms | ${c_ms} ms | ${u_ms} ms | ${ratio} |"
 # shellcheck disable=SC2016 # backquotes are markdown
-header='| date | machine | runs | dkmsd start to catch-up done | of which planning | our `dkms autoinstall` | upstream 3.0.10 `dkms autoinstall` | dkmsd/upstream |'
+header='| date | machine | runs | dkmsd start to catch-up done | of which planning | our `dkms autoinstall` | upstream `dkms autoinstall` | dkmsd/upstream |'
 bash "$here/lib/record-section.sh" "$repo/docs/benchmarks.md" "dkmsd: no-op boot catch-up" "$header" "$row" <<INTRO
 A synthetic tree of $modules modules (\`bench/lib/synth-tree.sh\`), all installed for $kernel
 (real headers linked): dkmsd starts, plans the kernel and finds nothing to do. Timed from the
 start of \`bin/dkmsd run\` to its "catch-up finished" log record (node start-up, configuration,
 socket, watches, planning); "of which planning" is the daemon's own figure for the catch-up.
 Same run: our \`dkms autoinstall -k $kernel\` (same planner, in-process) and Debian's dkms
-3.0.10 \`dkms autoinstall -k $kernel\`. Medians of BENCH_RUNS runs each. Goal: at most 0.15 s.
+(scripts/fetch-upstream.sh: sid's since 2026-11-30, Debian 12's 3.0.10 before; the version is in
+each row's machine column) \`dkms autoinstall -k $kernel\`. Medians of BENCH_RUNS runs each. Goal: at most 0.15 s.
 
 Command: \`npm run build && BENCH_RUNS=$runs bash bench/daemon-noop.sh --record\`
 INTRO

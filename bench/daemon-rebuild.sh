@@ -1,6 +1,6 @@
 #!/bin/bash
 # Benchmark: rebuilding real DKMS packages for a new kernel (6.1.0-50-amd64), dkmsd against
-# upstream's `dkms autoinstall` (Debian's dkms 3.0.10), in the same run. By default 8 packages,
+# upstream's `dkms autoinstall` (Debian's dkms, sid's: scripts/fetch-upstream.sh), in the same run. By default 8 packages,
 # a mix of sizes from the shared corpus: jool (two modules, the biggest here), apfs,
 # falcosecurity-scap, v4l2loopback, ddcci, dm-writeboost, tp-smapi, bbswitch.
 #
@@ -58,6 +58,9 @@ bench_init daemon-rebuild.sh dist/src/daemon/cli.js "$@"
 # Debian's dkms onto the machine and build for its real kernels.
 fetched=$(bash "$repo/scripts/fetch-upstream.sh" --quiet dkms "${packages[@]}")
 upstream=$(awk -F'\t' '$1 == "dkms" { print $2 }' <<<"$fetched")
+# BENCH_UPSTREAM: another dkms script to compare with (e.g. Debian 12's 3.0.10, extracted)
+upstream=${BENCH_UPSTREAM:-$upstream}
+upstream_v=$(upstream_version "$upstream")
 mapfile -t sources < <(awk -F'\t' '$1 != "dkms" { print $2 }' <<<"$fetched")
 work=$(mktemp -d "${TMPDIR:-/tmp}/dkms-bench-rebuild.XXXXXX")
 daemon=
@@ -183,7 +186,7 @@ for ((i = 0; i < runs; i++)); do
         echo "  both installed ($(wc -w <<<"$o_installed")): $o_installed"
         label_cell=
         ((${#ours[@]} > 1)) && label_cell=" ($label)"
-        rows+=("| $(date -u +%Y-%m-%d) | $ncpu x $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), node $(node --version), load $load | ${u_wall} s, CPU ${u_use}% | ${o_wall} s, CPU ${o_use}%${label_cell} | ${ratio} |")
+        rows+=("| $(date -u +%Y-%m-%d) | $ncpu x $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), node $(node --version), load $load, upstream dkms $upstream_v | ${u_wall} s, CPU ${u_use}% | ${o_wall} s, CPU ${o_use}%${label_cell} | ${ratio} |")
         echo "summary: rebuild of ${#packages[@]} packages: upstream ${u_wall} s (CPU ${u_use}%), dkmsd ($label) ${o_wall} s (CPU ${o_use}%), dkmsd/upstream ${ratio}"
     done
 done
@@ -194,7 +197,8 @@ header='| date | machine | upstream `dkms autoinstall` | dkmsd | dkmsd/upstream 
 for row in "${rows[@]}"; do
     bash "$here/lib/record-section.sh" "$repo/docs/benchmarks.md" "$section" "$header" "$row" <<INTRO
 ${#packages[@]} real packages from the shared corpus, added to two sandboxes and rebuilt for
-$kernel: ${packages[*]}. Debian's dkms 3.0.10 \`dkms autoinstall\` (one module after the
+$kernel: ${packages[*]}. Debian's dkms (scripts/fetch-upstream.sh: sid's since 2026-11-30, Debian 12's
+3.0.10 before; the version is in each row's machine column) \`dkms autoinstall\` (one module after the
 other, each with make -j$ncpu) against dkmsd noticing the kernel (\`dkmsd notify kernel-added
 --wait\` timed until the kernel is finished, depmod included). CPU: upstream's user+system time
 with its children; for dkmsd the machine's busy time over the same span (sandboxed builds' CPU

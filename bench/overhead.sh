@@ -1,6 +1,7 @@
 #!/bin/bash
 # Benchmark: what each dkms action costs outside make, ours (the packaged bundle: what
-# scripts/bundle.sh makes and /usr/sbin/dkms runs) against Debian's dkms 3.0.10 in the same run.
+# scripts/bundle.sh makes and /usr/sbin/dkms runs) against Debian's dkms (sid's:
+# scripts/fetch-upstream.sh) in the same run.
 # The module is v4l2loopback-dkms (its dkms.conf sources the kernel's
 # .config: 10k shell variables), for 6.1.0-47-amd64 (real headers), in a sandbox per side:
 #   add, build, install (already built), uninstall, remove --all, install (add, then build and
@@ -35,6 +36,9 @@ bench_init overhead.sh dist/src/cli/dkms.js "$@"
 
 fetched=$(bash "$repo/scripts/fetch-upstream.sh" --quiet dkms v4l2loopback-dkms)
 upstream=$(awk -F'\t' '$1 == "dkms" { print $2 }' <<<"$fetched")
+# BENCH_UPSTREAM: another dkms script to compare with (e.g. Debian 12's 3.0.10, extracted)
+upstream=${BENCH_UPSTREAM:-$upstream}
+upstream_v=$(upstream_version "$upstream")
 source=$(awk -F'\t' '$1 == "v4l2loopback-dkms" { print $2 }' <<<"$fetched")
 module=v4l2loopback
 version=${source##*/v4l2loopback-}
@@ -168,11 +172,11 @@ echo "summary: overhead outside make, worst ours/upstream ratio $worst (load $lo
 
 [[ $record ]] || exit 0
 header="| date | machine | runs |$(printf ' %s |' "${actions[@]}")"
-row="| $(date -u +%Y-%m-%d) | $(nproc) x $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), node $(node --version), load $load | $runs |$(printf ' %s |' "${cells[@]}")"
+row="| $(date -u +%Y-%m-%d) | $(nproc) x $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), node $(node --version), load $load, upstream dkms $upstream_v | $runs |$(printf ' %s |' "${cells[@]}")"
 bash "$here/lib/record-section.sh" "$repo/docs/benchmarks.md" "dkms actions: overhead outside make" "$header" "$row" <<INTRO
 What each action costs besides the build's own make, ours (the packaged bundle of
 \`scripts/bundle.sh\`, run by node as /usr/sbin/dkms runs it; since the load 0.45 row through
-its start.cjs from V8's code cache, written by an untimed first round) against Debian's dkms 3.0.10 in
+its start.cjs from V8's code cache, written by an untimed first round) against Debian's dkms (scripts/fetch-upstream.sh: sid's, the release closest to 3.4.3 that Debian ships; each row's machine column names its version; rows before 2026-11-30: Debian 12's 3.0.10) in
 the same run, the two sides alternating: wall time minus the time spent in the top-level build
 \`make\` (a timing \`make\` first on PATH), signing off on both sides (a failing \`openssl\`
 first on PATH: no MOK key), our build sandbox off (inside it the timing \`make\` is out of

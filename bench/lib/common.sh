@@ -28,3 +28,12 @@ bench_init() {
         exit 1
     }
 }
+
+# upstream_version SCRIPT: the version an extracted dkms script says it is ("3.2.2"): rows and
+# lines name it, since scripts/fetch-upstream.sh takes Debian sid's dkms (before 2026-11-30:
+# Debian 12's 3.0.10).
+upstream_version() {
+    local said
+    said=$(bash "$1" --version 2>/dev/null | head -n 1)
+    echo "${said#dkms-}"
+}
