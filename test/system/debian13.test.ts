@@ -395,8 +395,14 @@ describe('dkms-ts on Debian 13 under systemd', { skip, timeout: 3_600_000 }, () 
 
   it('purging dkms-ts leaves the built modules of installed *-dkms packages alone', async (t) => {
     if (bootSkip) return t.skip(bootSkip);
+    // what bash made of acpi-call's plain dkms.conf was kept by root's commands (and dkmsd)
+    const cache = await container.exec('cat /var/cache/dkms-ts/conf-evals.json');
+    assert.equal(cache.code, 0, cache.output);
+    assert.match(cache.output, /"BUILT_MODULE_NAME",\[\[0,"acpi_call"\]\]/);
+    assert.doesNotMatch(cache.output, /v4l2loopback/, 'a conf that runs commands is not kept');
     const purge = await container.exec('dpkg --purge --force-depends dkms-ts');
     assert.equal(purge.code, 0, purge.output);
+    assert.equal((await container.exec('test -e /var/cache/dkms-ts')).code, 1, 'cache purged');
     const left = await container.exec(
       `ls /lib/modules/${newer}/updates/dkms/ /var/lib/dkms/acpi-call/1.2.2/${newer}/x86_64/module/; systemctl is-enabled dkmsd.socket || true`,
     );
