@@ -1,4 +1,3 @@
-import { realpathSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { PACKAGE_VERSION as VERSION } from '../core/version.js';
@@ -21,13 +20,13 @@ import { BuildDurations, durationsFile } from '../engine/queue/buildEstimates.js
 import { createRequestHandlers, type DaemonCore } from './requestHandlers.js';
 import { SocketServer } from './server/socketServer.js';
 import type { ListenerSpec } from './server/socketRights.js';
+import { buildFinishedRecord, kernelFinishedRecord } from './eventRecords.js';
 import { buildStatus } from './statusSnapshot.js';
 import { statusLine } from './statusLine.js';
 import type { SdNotifier } from './systemd/sdNotify.js';
-import { kernelLooksGone } from './watch/kernelProbe.js';
 import { KernelTracker } from './watch/kernelTracker.js';
 import { KernelWatcher } from './watch/kernelWatcher.js';
-import { settleHeaders } from './watch/headersSettle.js';
+import { TreeReconciler } from './watch/treeReconciler.js';
 import type { KernelProbe } from './watch/kernelProbe.js';
 import { listOwed } from '../core/finishLedger.js';
 import { isKernelRelease } from '../util/names.js';
@@ -75,12 +74,11 @@ export class Daemon implements DaemonCore {
   private readonly watcher: KernelWatcher;
   private readonly inhibitor: ShutdownInhibitor;
   private readonly readiness: ReadinessRecorder;
+  private readonly reconciler: TreeReconciler;
   private readonly startedAt = new Date();
   private phase: 'starting' | 'catching-up' | 'running' | 'stopping' = 'starting';
   private catchUpDone: Promise<void> = Promise.resolve();
   private stopped: Promise<void> | undefined;
-  /** What was last logged about a kernel's incomplete headers. */
-  private readonly incompleteSeen = new Map<string, string>();
 
   constructor(
     private readonly config: DaemonConfig,
@@ -143,6 +141,17 @@ export class Daemon implements DaemonCore {
       debounceMs: config.debounceMs,
       logger,
     });
+    this.reconciler = new TreeReconciler({
+      installTree: config.paths.installTree,
+      bootDir: config.paths.bootDir,
+      debounceMs: config.debounceMs,
+      kernels: this.kernels,
+      watcher: this.watcher,
+      scheduler: this.scheduler,
+      logger,
+      signal: this.abort.signal,
+      stopping: () => this.phase === 'stopping',
+    });
   }
 
   async start(): Promise<void> {
@@ -154,7 +163,7 @@ export class Daemon implements DaemonCore {
     this.watcher.on('settled', () => void this.reconcile());
     await this.watcher.start();
     this.kernels.refresh();
-    this.updateWatches();
+    this.reconciler.updateWatches();
     logger.info(
       {
         version: VERSION,
@@ -226,93 +235,8 @@ export class Daemon implements DaemonCore {
 
   /** Looks at the install tree: kernels gone are cleaned up, kernels with new headers built. */
   reconcile(): Promise<void> {
-    if (this.phase === 'stopping') return Promise.resolve();
-    const changes = this.kernels.refresh();
-    this.updateWatches();
-    // Headers purged from a kernel that is otherwise gone too (no image, no in-tree modules):
-    // the kernel was removed, even though dkms's own files keep its directory alive.
-    const leftovers = changes.headersLost.filter((kernel) =>
-      kernelLooksGone(this.ctx.paths.installTree, this.ctx.paths.bootDir, kernel),
-    );
-    for (const kernel of leftovers) {
-      this.logger.info({ kernel }, 'kernel headers removed and no kernel image left');
-    }
-    for (const kernel of [...changes.removed, ...leftovers]) {
-      if (changes.removed.includes(kernel))
-        this.logger.info({ kernel }, 'kernel directory removed');
-      this.scheduler
-        .remove(kernel)
-        .catch((error: unknown) =>
-          this.logger.error({ err: error, kernel }, 'kernel removal failed'),
-        );
-    }
-    for (const probe of changes.buildable) void this.buildWhenSettled(probe);
-    for (const kernel of changes.waitingForHeaders) {
-      const { incomplete } = this.kernels.all().get(kernel) ?? {};
-      const seen = incomplete ? `${incomplete.dir}:${incomplete.missing.join(',')}` : '';
-      if (incomplete && this.incompleteSeen.get(kernel) !== seen)
-        this.logger.info(
-          { kernel, headers: incomplete.dir, missing: incomplete.missing },
-          'kernel headers incomplete',
-        );
-      this.incompleteSeen.set(kernel, seen);
-    }
-    if (changes.waitingForHeaders.length > 0)
-      this.logger.debug({ kernels: changes.waitingForHeaders }, 'kernels without headers');
+    this.reconciler.reconcile();
     return Promise.resolve();
-  }
-
-  /**
-   * The kernel directories whose change can still change the plan: without headers yet (their
-   * `build` appearing starts builds), or with headers and nothing else left (their `build`
-   * going away means the kernel is gone).
-   */
-  private kernelDirsToWatch(): string[] {
-    const { installTree, bootDir } = this.ctx.paths;
-    return [...this.kernels.all().values()]
-      .filter(
-        (probe) =>
-          probe.headers === undefined || kernelLooksGone(installTree, bootDir, probe.kernel),
-      )
-      .map((probe) => probe.kernel);
-  }
-
-  /**
-   * Headers that just became ready are built against only once they have been quiet for
-   * `debounce_ms`: a package manager may still be unpacking them. If they stop being ready,
-   * the kernel waits again (the next look at the tree reports it anew).
-   */
-  private async buildWhenSettled(probe: KernelProbe): Promise<void> {
-    const { installTree } = this.ctx.paths;
-    const settled = await settleHeaders({
-      quietMs: this.config.debounceMs,
-      probe: () => this.kernels.probe(probe.kernel),
-      installTree,
-      signal: this.abort.signal,
-    });
-    if (this.phase === 'stopping') return;
-    if (!settled) {
-      this.logger.info({ kernel: probe.kernel }, 'kernel headers did not settle; waiting');
-      this.kernels.forget(probe.kernel);
-      return;
-    }
-    this.incompleteSeen.delete(probe.kernel);
-    this.logger.info({ kernel: probe.kernel, headers: settled.headers }, 'kernel headers appeared');
-    this.scheduler
-      .request([settled])
-      .catch((error: unknown) => this.logger.error({ err: error }, 'kernel run failed'));
-  }
-
-  /** The kernel directories to watch, and where incomplete headers should get what they lack. */
-  private updateWatches(): void {
-    const waiting = this.kernels.incompleteWatchDirs().map((dir) => {
-      try {
-        return realpathSync(dir);
-      } catch {
-        return dir;
-      }
-    });
-    this.watcher.watchKernelDirs(this.kernelDirsToWatch(), [...new Set(waiting)]);
   }
 
   status(): DaemonStatus {
@@ -394,51 +318,16 @@ export class Daemon implements DaemonCore {
   }
 
   private onBuildFinish(build: StartedBuild, result: JobResult): void {
-    const { module, version, kernel, arch } = build.request;
     const durationMs = Date.now() - build.startedAt.getTime();
-    if (result.status === 'installed') this.durations.record(module, durationMs);
-    const failure =
-      result.status === 'failed'
-        ? {
-            code: result.error.code,
-            message: result.error.message,
-            logPath: result.error.logPath,
-            output: result.output,
-          }
-        : {};
-    // A failed build is an error (journalctl -p err lists it); a cancelled one is not.
-    const level =
-      result.status !== 'failed' ? 'info' : result.error.code === 'ABORTED' ? 'warn' : 'error';
-    this.logger[level](
-      { module, version, kernel, arch, status: result.status, durationMs, ...failure },
-      'build finished',
-    );
+    if (result.status === 'installed') this.durations.record(build.request.module, durationMs);
+    const { level, record } = buildFinishedRecord(build, result, durationMs);
+    this.logger[level](record, 'build finished');
     this.updateStatus();
   }
 
   private onKernelFinished(outcome: KernelOutcome): void {
     void this.readiness.finished(outcome);
-    const names = (refs: readonly ModuleVersionRef[]): string[] =>
-      refs.map((ref) => `${ref.module}/${ref.version}`);
-    this.logger.info(
-      {
-        kernel: outcome.kernel,
-        result: outcome.result,
-        installed: names(outcome.installed),
-        skipped: names(outcome.skipped),
-        failed: outcome.failed.map((f) => ({
-          module: `${f.module}/${f.version}`,
-          code: f.code,
-          logPath: f.logPath,
-          remembered: f.remembered,
-        })),
-        depmod: outcome.depmod.status,
-        initramfs: outcome.initramfs.status,
-        udev: outcome.udev.status,
-        error: outcome.error,
-      },
-      'kernel finished',
-    );
+    this.logger.info(kernelFinishedRecord(outcome), 'kernel finished');
     this.updateStatus();
   }
 
