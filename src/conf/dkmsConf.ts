@@ -1,6 +1,7 @@
 import { DkmsError } from '../core/errors.js';
-import type { KernelConfig } from '../kernel/kernel.js';
-import { bashRegexMatch, compareVer } from '../util/version.js';
+import { bashRegexMatch } from '../util/version.js';
+import { moduleExclusions } from './buildExclusive.js';
+import { arrayLength, arrayOf, scalarOf, type ConfContext, type RawConf } from './confInputs.js';
 import { DEPRECATED_DIRECTIVES } from './directives.js';
 import { moduleWordProblem, relativePathProblem } from '../util/names.js';
 
@@ -49,32 +50,9 @@ export interface DkmsConf {
   warnings: string[];
 }
 
-/** What the conf was evaluated against: the values dkms exposes to it. */
-export interface ConfContext {
-  module: string;
-  moduleVersion: string;
-  kernelver: string;
-  arch: string;
-  kernelSourceDir: string;
-  dkmsTree: string;
-  /** ID / ID_LIKE of the distribution, for DEST_MODULE_LOCATION remapping. */
-  distro: string;
-  /** The kernel's config (CONFIG_X -> y/m/n/value), when it could be read. */
-  kernelConfig: KernelConfig | undefined;
-  /** The file that was read (deprecation notices name it). */
-  confPath: string;
-  /** The path dkms's `Bad conf file.` names: only the one passed explicitly, else ''. */
-  shownConfPath?: string;
-}
+export type { ConfContext } from './confInputs.js';
 
-export type RawConf = ReadonlyMap<string, ReadonlyMap<number, string>>;
-
-const arrayOf = (raw: RawConf, name: string): ReadonlyMap<number, string> =>
-  raw.get(name) ?? new Map();
-const scalarOf = (raw: RawConf, name: string): string => raw.get(name)?.get(0) ?? '';
-/** bash's ${#ARRAY[@]} for the count is the number of set elements; dkms loops to the max. */
-const arrayLength = (array: ReadonlyMap<number, string>): number =>
-  array.size === 0 ? 0 : Math.max(...array.keys()) + 1;
+export type { RawConf } from './confInputs.js';
 
 /** Where each distribution family puts dkms modules, whatever DEST_MODULE_LOCATION says. */
 export function remapDestLocation(declared: string, distro: string): string {
@@ -287,80 +265,4 @@ export function resolvePatches(raw: RawConf, kernelver: string): string[] {
   }
   result.push(...substringForms(raw, 'PATCH_', kernelver));
   return result;
-}
-
-const EXCLUSIVE = [
-  'BUILD_EXCLUSIVE_KERNEL',
-  'BUILD_EXCLUSIVE_KERNEL_MIN',
-  'BUILD_EXCLUSIVE_KERNEL_MAX',
-  'BUILD_EXCLUSIVE_ARCH',
-  'BUILD_EXCLUSIVE_CONFIG',
-] as const;
-type Exclusive = Record<(typeof EXCLUSIVE)[number], string>;
-
-/** Why one set of BUILD_EXCLUSIVE_* values excludes this kernel/arch/config, or undefined. */
-function exclusionBy(values: Exclusive, ctx: ConfContext): string | undefined {
-  const kernel = values.BUILD_EXCLUSIVE_KERNEL;
-  if (kernel && !bashRegexMatch(kernel, ctx.kernelver))
-    return `BUILD_EXCLUSIVE_KERNEL="${kernel}" does not match ${ctx.kernelver}`;
-  const min = values.BUILD_EXCLUSIVE_KERNEL_MIN;
-  if (min && compareVer(ctx.kernelver, min) < 0)
-    return `kernel ${ctx.kernelver} is older than BUILD_EXCLUSIVE_KERNEL_MIN="${min}"`;
-  const max = values.BUILD_EXCLUSIVE_KERNEL_MAX;
-  if (max && compareVer(ctx.kernelver, max) > 0)
-    return `kernel ${ctx.kernelver} is newer than BUILD_EXCLUSIVE_KERNEL_MAX="${max}"`;
-  const arch = values.BUILD_EXCLUSIVE_ARCH;
-  if (arch && !bashRegexMatch(arch, ctx.arch))
-    return `BUILD_EXCLUSIVE_ARCH="${arch}" does not match ${ctx.arch}`;
-  const config = values.BUILD_EXCLUSIVE_CONFIG;
-  if (config && ctx.kernelConfig) {
-    for (const item of config.split(/\s+/).filter(Boolean)) {
-      const negated = item.startsWith('!');
-      const name = negated ? item.slice(1) : item;
-      const value = ctx.kernelConfig.get(name);
-      const enabled = value === 'y' || value === 'm';
-      if (enabled === negated)
-        return `BUILD_EXCLUSIVE_CONFIG="${config}": ${name} is ${enabled ? 'enabled' : 'not enabled'} in this kernel`;
-    }
-  }
-  return undefined;
-}
-
-/**
- * dkms 3.4's per-module exclusion: the scalar BUILD_EXCLUSIVE_* (index 0) apply to every
- * module, BUILD_EXCLUSIVE_*[i] to module i; OBSOLETE_BY stands for BUILD_EXCLUSIVE_KERNEL_MAX
- * when no max is set. The whole build is excluded when no module is buildable and the conf
- * has any exclusive directive.
- */
-export function moduleExclusions(
-  raw: RawConf,
-  ctx: ConfContext,
-  count: number,
-): { excluded: boolean[]; exclusion: string | undefined; perModule: boolean } {
-  const value = (name: string, i: number): string => arrayOf(raw, name).get(i) ?? '';
-  const global = Object.fromEntries(EXCLUSIVE.map((n) => [n, value(n, 0)])) as Exclusive;
-  const obsoleteBy = scalarOf(raw, 'OBSOLETE_BY');
-  const anyMax = Array.from({ length: count }, (_, i) =>
-    value('BUILD_EXCLUSIVE_KERNEL_MAX', i),
-  ).some(Boolean);
-  if (obsoleteBy && !global.BUILD_EXCLUSIVE_KERNEL_MAX && !anyMax)
-    global.BUILD_EXCLUSIVE_KERNEL_MAX = obsoleteBy;
-  let directives = EXCLUSIVE.some((n) => global[n]);
-  let firstReason: string | undefined;
-  const excluded = Array.from({ length: count }, (_, i) => {
-    const own = Object.fromEntries(EXCLUSIVE.map((n) => [n, value(n, i)])) as Exclusive;
-    if (EXCLUSIVE.some((n) => own[n])) directives = true;
-    const reason = exclusionBy(global, ctx) ?? exclusionBy(own, ctx);
-    firstReason ??= reason;
-    return reason !== undefined;
-  });
-  const none = excluded.every(Boolean);
-  const exclusion =
-    none && directives
-      ? (firstReason ??
-        exclusionBy(global, ctx) ??
-        'BUILD_EXCLUSIVE directives exclude every module')
-      : undefined;
-  // index 0 of each array is also the global value, so any directive counts once there is a module
-  return { excluded, exclusion, perModule: count > 0 && directives };
 }
