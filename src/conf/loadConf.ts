@@ -1,13 +1,11 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DkmsError } from '../core/errors.js';
 import type { DkmsContext } from '../core/context.js';
 import { kernelConfigPath, kernelSourceDir, readKernelConfig } from '../kernel/kernel.js';
 import type { BuildRef } from '../core/stateTree.js';
-import { bashEvaluate, type BashEvalRequest, type BashEvalResult } from '../core/bashEval.js';
-import { FileMemo } from '../core/fileMemo.js';
-import { evalCacheIn, evalKey } from './evalCache.js';
-import { plainInputs, scanPlainFile } from './pureConf.js';
+import type { BashEvalResult } from '../core/bashEval.js';
+import { evaluateCached } from '../core/cachedEval.js';
 import { DKMS_CONF_VARIABLES } from './directives.js';
 import { isKernelIndependent, legacyVariables } from './staticConf.js';
 import { resolveDkmsConf, type DkmsConf, type RawConf } from './dkmsConf.js';
@@ -147,43 +145,19 @@ export async function loadConfs(
       },
     };
   });
-  // Plain files (only assignments) are evaluated once for all requests that give them the same
-  // inputs, and bash's result is kept across commands; requests whose files cannot depend on
-  // the kernel share one evaluation.
-  const plain = evalRequests.map(plainEvaluation);
-  const shareKeys = evalRequests.map((r, j) => {
-    const key = plain[j]?.key;
-    if (key !== undefined) return `=${key}`;
-    return r.files.every(isKernelIndependent)
+  // Requests whose files cannot depend on the kernel share one evaluation; plain files (only
+  // assignments) are evaluated once per text and values read, and kept across commands.
+  const shareKeys = evalRequests.map((r, j) =>
+    r.files.every(isKernelIndependent)
       ? [...r.files, r.variables.module, r.variables.module_version].join('\0')
-      : `#${j}`;
-  });
+      : `#${j}`,
+  );
   const unique = [...new Set(shareKeys)];
-  const cache = ctx.paths.cacheDir ? evalCacheIn(ctx.paths.cacheDir) : undefined;
-  const byKey = new Map<string, BashEvalResult | undefined>();
-  const toEvaluate: { shareKey: string; request: BashEvalRequest; plainKey?: string }[] = [];
-  for (const shareKey of unique) {
-    const j = shareKeys.indexOf(shareKey);
-    const request = evalRequests[j] as (typeof evalRequests)[number];
-    const evaluation = plain[j];
-    const values = evaluation && cache?.get(evaluation.key);
-    if (values) byKey.set(shareKey, { values, stderr: '' });
-    else if (evaluation)
-      toEvaluate.push({
-        shareKey,
-        request: { ...request, texts: evaluation.texts },
-        plainKey: evaluation.key,
-      });
-    else toEvaluate.push({ shareKey, request });
-  }
-  const evaluated = await bashEvaluate(toEvaluate.map((e) => e.request));
-  toEvaluate.forEach(({ shareKey, plainKey }, n) => {
-    const result = evaluated[n];
-    byKey.set(shareKey, result);
-    if (cache && plainKey && result && !result.failure && !result.stderr.trim())
-      cache.set(plainKey, result.values);
-  });
-  cache?.save();
+  const uniqueResults = await evaluateCached(
+    unique.map((key) => evalRequests[shareKeys.indexOf(key)] as (typeof evalRequests)[number]),
+    ctx.paths.cacheDir,
+  );
+  const byKey = new Map(unique.map((key, n) => [key, uniqueResults[n]]));
   const results = shareKeys.map((key) => byKey.get(key));
   todo.forEach((i, j) => {
     const request = requests[i] as ConfRequest;
@@ -201,37 +175,6 @@ export async function loadConfs(
     ctx.confCache?.set(keys[i] ?? '', result);
   });
   return cached as ConfOutcome[];
-}
-
-// A file's text and what it assigns and reads, when it is only plain assignments.
-const plainFiles = new FileMemo((file: string) => {
-  try {
-    const text = readFileSync(file, 'utf8');
-    // bash gets the text as one argument, which the kernel limits to 128 KiB
-    const scan = text.length <= 32 * 1024 ? scanPlainFile(text) : undefined;
-    return scan && { text, scan };
-  } catch {
-    return undefined;
-  }
-});
-
-/** The cache key and the texts of a request whose files are all plain, else undefined. */
-function plainEvaluation(request: BashEvalRequest): { key: string; texts: string[] } | undefined {
-  const files = request.files.map((file) => plainFiles.get(file));
-  const inputs = plainInputs(
-    files.map((file) => file?.scan),
-    new Set(Object.keys(request.variables)),
-  );
-  if (!inputs) return undefined;
-  const texts = files.map((file) => file?.text ?? '');
-  return {
-    key: evalKey(
-      texts,
-      inputs.map((name) => [name, request.variables[name] ?? ''] as const),
-      request.whitelist,
-    ),
-    texts,
-  };
 }
 
 /** One conf, or the error that explains why it cannot be used. */

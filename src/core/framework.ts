@@ -1,7 +1,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { bashEvaluate, scalar } from './bashEval.js';
-import { defaultParallelJobs, defaultPaths, type DkmsPaths } from './paths.js';
+import { scalar } from './bashEval.js';
+import { evaluateCached } from './cachedEval.js';
+import { DEFAULT_CACHE_DIR, defaultParallelJobs, defaultPaths, type DkmsPaths } from './paths.js';
 
 /** Variables dkms 3.x accepts from framework.conf (everything else stays in the script). */
 export const FRAMEWORK_VARIABLES = [
@@ -59,16 +60,21 @@ export async function readFrameworkConf(
   confDir: string,
   kernelver?: string,
   stderr?: (text: string) => void,
+  cacheDir: string | undefined = process.env['DKMS_TS_CACHE_DIR'] || DEFAULT_CACHE_DIR,
 ): Promise<FrameworkConf> {
   const files = frameworkFiles(confDir).filter((file) => existsSync(file));
   if (files.length === 0) return {};
-  const [result] = await bashEvaluate([
-    {
-      files,
-      variables: kernelver === undefined ? {} : { kernelver },
-      whitelist: FRAMEWORK_VARIABLES,
-    },
-  ]);
+  // Debian's framework.conf is only comments: kept, it costs no bash (src/core/cachedEval.ts)
+  const [result] = await evaluateCached(
+    [
+      {
+        files,
+        variables: kernelver === undefined ? {} : { kernelver },
+        whitelist: FRAMEWORK_VARIABLES,
+      },
+    ],
+    cacheDir,
+  );
   const conf: FrameworkConf = {};
   if (!result) return conf;
   if (result.stderr) stderr?.(result.stderr);

@@ -155,7 +155,7 @@ describe("dkms's code cache (src/cli/bundleStart.cts)", { skip: skipWithoutHeade
       writeFileSync(join(cache, 'dkms-1-2-3-status.cache'), 'old');
       const first = await dkms(['status']);
       assert.equal(first.stdout, 'hello/1.0: added\n', first.stderr);
-      // (and conf-evals.json: what bash made of hello's dkms.conf, src/conf/evalCache.ts)
+      // (and conf-evals.json: what bash made of hello's dkms.conf, src/core/evalCache.ts)
       assert.deepEqual(readdirSync(cache).sort(), [
         'conf-evals.json',
         `dkms-${stamp}-add.cache`,

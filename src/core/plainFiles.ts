@@ -3,7 +3,7 @@
  * comments, nothing that runs a command, reads a file, expands a glob or a tilde, or touches
  * the shell's own variables. What bash makes of such a file depends on its text and on the
  * values of the variables it reads, nothing else, so bash's result can be kept and reused
- * (src/conf/evalCache.ts). Most dkms.conf files are like that. This never evaluates anything:
+ * (src/core/evalCache.ts). Most dkms.conf files are like that. This never evaluates anything:
  * bash does; a file it cannot prove plain is simply evaluated every time.
  */
 
@@ -26,15 +26,24 @@ const SHELL_NAMES = new Set([
   'SHELL', 'SHELLOPTS', 'SHLVL', 'SRANDOM', 'TERM', 'TIMEFORMAT', 'TMOUT', 'TMPDIR', 'UID',
 ]); // prettier-ignore
 const SHELL_PREFIXES = /^(BASH|COMP_|HIST|LC_|READLINE_)/;
+const SHELL_LOWER = new Set(['auto_resume', 'histchars']);
 
 const NAME = /[A-Za-z_][A-Za-z0-9_]*/y;
 const INDEX = /\[[0-9]+\]/y;
 // characters a word may hold unquoted: no globs, tildes, braces, quotes, operators, `#`, `$`
 const BARE = /[A-Za-z0-9_./:,+@%=^-]/;
 
-/** A name a plain file may assign: upper case, not one of bash's. */
+/**
+ * A name a plain file may assign: not one of bash's, and not starting with `_` (the evaluating
+ * script's own names are `__dkms_*`). framework.conf's names are lower case.
+ */
 export function assignable(name: string): boolean {
-  return /^[A-Z][A-Z0-9_]*$/.test(name) && !SHELL_NAMES.has(name) && !SHELL_PREFIXES.test(name);
+  return (
+    /^[A-Za-z][A-Za-z0-9_]*$/.test(name) &&
+    !SHELL_NAMES.has(name) &&
+    !SHELL_PREFIXES.test(name) &&
+    !SHELL_LOWER.has(name)
+  );
 }
 
 /** The file's assignments and reads, or undefined when it is not only plain assignments. */

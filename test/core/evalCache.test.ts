@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfs } from '../../src/conf/loadConf.js';
 import { createContext } from '../../src/core/context.js';
 import { MemoryReporter } from '../../src/core/host.js';
+import { readFrameworkConf } from '../../src/core/framework.js';
 import { defaultPaths } from '../../src/core/paths.js';
 
 const root = mkdtempSync(join(tmpdir(), 'eval-cache.'));
@@ -106,12 +107,35 @@ describe('the cache of evaluated plain dkms.conf files', () => {
     assert.equal(readFileSync(cacheFile, 'utf8'), before);
   });
 
+  it("serves framework.conf too: Debian's, all comments, and plain settings cost no bash", async () => {
+    const confDir = join(root, 'etc-framework');
+    mkdirSync(join(confDir, 'framework.conf.d'), { recursive: true });
+    writeFileSync(join(confDir, 'framework.conf'), '# dkms_tree="/var/lib/dkms"\n# verbose=""\n');
+    writeFileSync(
+      join(confDir, 'framework.conf.d', 'sign.conf'),
+      'sign_file="/usr/bin/sign-$kernelver"\n',
+    );
+    assert.deepEqual(await readFrameworkConf(confDir, '6.1', undefined, cacheDir), {
+      sign_file: '/usr/bin/sign-6.1',
+    });
+    plant('/usr/bin/sign-6.1', '/from/cache');
+    assert.deepEqual(await readFrameworkConf(confDir, '6.1', undefined, cacheDir), {
+      sign_file: '/from/cache',
+    });
+    // one that runs a command is read by bash every time, and what it says reaches stderr
+    writeFileSync(join(confDir, 'framework.conf'), 'echo hello >&2\nverbose=1\n');
+    let said = '';
+    const framework = await readFrameworkConf(confDir, '6.1', (text) => (said += text), cacheDir);
+    assert.deepEqual(framework, { verbose: '1', sign_file: '/usr/bin/sign-6.1' });
+    assert.equal(said, 'hello\n');
+  });
+
   it('is never written by a user other than root', () => {
     const shared = join(root, 'shared');
     mkdirSync(shared, { mode: 0o777 });
     chmodSync(shared, 0o777);
     chmodSync(root, 0o755);
-    const module = fileURLToPath(new URL('../../src/conf/evalCache.js', import.meta.url));
+    const module = fileURLToPath(new URL('../../src/core/evalCache.js', import.meta.url));
     execFileSync('setpriv', [
       '--reuid=nobody',
       '--regid=nogroup',

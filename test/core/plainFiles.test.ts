@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { bashEvaluate } from '../../src/core/bashEval.js';
 import { DKMS_CONF_VARIABLES } from '../../src/conf/directives.js';
-import { plainInputs, scanPlainFile } from '../../src/conf/pureConf.js';
+import { plainInputs, scanPlainFile } from '../../src/core/plainFiles.js';
 
 const INPUTS = new Set(['kernelver', 'arch', 'kernel_source_dir', 'dkms_tree', 'module']);
 
@@ -87,8 +87,10 @@ describe('scanPlainFile', () => {
       "X='unterminated",
       'X=a\\ b',
       'X=a\\\nY=b',
-      'i=0',
-      'kernelver=1',
+      '_x=1',
+      '__dkms_f=1',
+      'auto_resume=1',
+      'histchars=x',
       'IFS=:',
       'PATH=/tmp',
       'BASH_ENV=/tmp/x',

@@ -4,7 +4,7 @@ import { readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
- * What bash made of plain configuration files (src/conf/pureConf.ts), kept across commands in
+ * What bash made of plain configuration files (src/core/plainFiles.ts), kept across commands in
  * `<cacheDir>/conf-evals.json`, so `dkms status` does not run bash again for a dkms.conf it
  * already evaluated with the same inputs. The key is a hash of everything the result depends
  * on: the files' texts, the values of the variables they read, and the names asked for; a
