@@ -85,7 +85,15 @@ describe('the cache of evaluated plain dkms.conf files', () => {
     chmodSync(cacheFile, 0o666);
     assert.deepEqual(await builtNames(conf), ['owned'], 'a world-writable cache is not read');
     writeFileSync(cacheFile, '{"schema":1,"entries":{"x":[["BUILT_MODULE_NAME",[[0,{}]]]]');
+    // a writer killed before its rename left its temporary; a live writer's is left to it
+    const dead = `${cacheFile}.2147483646.tmp`;
+    const live = `${cacheFile}.${process.ppid}.tmp`;
+    writeFileSync(dead, 'torn');
+    writeFileSync(live, 'being written');
     assert.deepEqual(await builtNames(conf), ['owned']);
+    assert.equal(existsSync(dead), false, "a dead writer's temporary is removed");
+    assert.equal(existsSync(live), true, "a live writer's temporary is left to it");
+    rmSync(live);
     // root wrote a good one over each of them
     assert.equal(statSync(cacheFile).uid, 0);
     assert.equal(statSync(cacheFile).mode & 0o777, 0o644);
