@@ -15,7 +15,7 @@ import { join } from 'node:path';
 
 const FILE = 'conf-evals.json';
 const SCHEMA = 2;
-/** Entries kept; the oldest go first. */
+/** Entries kept; the least recently written or used go first. */
 export const EVAL_CACHE_ENTRIES = 256;
 
 export type EvalValues = Map<string, Map<number, string>>;
@@ -55,11 +55,14 @@ export class EvalCache {
   private loaded: { identity: string | undefined; entries: Map<string, Stored> } | undefined;
   /** Added since the last save. */
   private readonly pending = new Map<string, Stored>();
+  /** Found since the last save: kept as recently used when the file is written anyway. */
+  private readonly used = new Set<string>();
 
   constructor(private readonly dir: string) {}
 
   get(key: string): EvalValues | undefined {
     const stored = this.pending.get(key) ?? this.load().get(key);
+    if (stored) this.used.add(key);
     return stored && new Map(stored.map(([name, items]) => [name, new Map(items)]));
   }
 
@@ -77,12 +80,20 @@ export class EvalCache {
       this.pending.clear();
       return;
     }
+    // oldest first: what was not used since the last write, then what was, then what is new
     const merged = new Map(this.load());
+    for (const key of this.used) {
+      const stored = merged.get(key);
+      if (stored === undefined) continue;
+      merged.delete(key);
+      merged.set(key, stored);
+    }
     for (const [key, stored] of this.pending) {
       merged.delete(key);
       merged.set(key, stored);
     }
     this.pending.clear();
+    this.used.clear();
     const entries = [...merged].slice(-EVAL_CACHE_ENTRIES);
     const file = join(this.dir, FILE);
     const temporary = `${file}.${process.pid}.tmp`;

@@ -10,6 +10,7 @@ import { loadConfs } from '../../src/conf/loadConf.js';
 import { createContext } from '../../src/core/context.js';
 import { MemoryReporter } from '../../src/core/host.js';
 import { readFrameworkConf } from '../../src/core/framework.js';
+import { EVAL_CACHE_ENTRIES, EvalCache } from '../../src/core/evalCache.js';
 import { defaultPaths } from '../../src/core/paths.js';
 
 const root = mkdtempSync(join(tmpdir(), 'eval-cache.'));
@@ -136,6 +137,23 @@ describe('the cache of evaluated plain dkms.conf files', () => {
     const framework = await readFrameworkConf(confDir, '6.1', (text) => (said += text), cacheDir);
     assert.deepEqual(framework, { verbose: '1', sign_file: '/usr/bin/sign-6.1' });
     assert.equal(said, 'hello\n');
+  });
+
+  it('keeps at most EVAL_CACHE_ENTRIES, dropping what was least recently written or used', () => {
+    const dir = join(root, 'bounded');
+    const value = (n: number) => new Map([['X', new Map([[0, String(n)]])]]);
+    const fill = new EvalCache(dir);
+    for (let n = 0; n < EVAL_CACHE_ENTRIES; n++) fill.set(`k${n}`, value(n));
+    fill.save();
+    const next = new EvalCache(dir);
+    assert.deepEqual(next.get('k0'), value(0), 'the oldest, used again');
+    next.set('new', value(-1));
+    next.save();
+    const after = new EvalCache(dir);
+    assert.deepEqual(after.get('k0'), value(0), 'kept: it was used');
+    assert.equal(after.get('k1'), undefined, 'dropped: the least recently written');
+    assert.deepEqual(after.get('new'), value(-1));
+    assert.deepEqual(after.get(`k${EVAL_CACHE_ENTRIES - 1}`), value(EVAL_CACHE_ENTRIES - 1));
   });
 
   it('is never written by a user other than root', () => {
