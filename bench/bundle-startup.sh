@@ -72,20 +72,10 @@ timed() {
 }
 
 # upstream_added: wall time in ms of upstream's `dkms status` on the added modules.
-# Upstream reads /etc/dkms whatever its options say: where that exists, an empty directory is
-# mounted over it.
 upstream_added() {
     local start end
     start=$(now_ms)
-    if [[ -e /etc/dkms ]]; then
-        mkdir -p "$work/empty"
-        # shellcheck disable=SC2016 # expanded by the inner bash
-        unshare --mount --propagation private \
-            bash -c 'mount --bind "$1" /etc/dkms && shift && exec bash "$@"' \
-            upstream-dkms "$work/empty" "$upstream" status "${added_args[@]}" >"$work/upstream-added.out"
-    else
-        bash "$upstream" status "${added_args[@]}" >"$work/upstream-added.out"
-    fi
+    run_upstream "$upstream" status "${added_args[@]}" >"$work/upstream-added.out"
     end=$(now_ms)
     echo $((end - start))
 }

@@ -80,18 +80,10 @@ ours_cli() {
     echo $((end - start))
 }
 
-# Upstream reads /etc/dkms whatever its options say: an empty directory is mounted over it.
 upstream_cli() {
     local start end
     start=$(now_ms)
-    if [[ -e /etc/dkms ]]; then
-        mkdir -p "$work/empty"
-        # shellcheck disable=SC2016 # expanded by the inner bash
-        unshare --mount --propagation private bash -c 'mount --bind "$1" /etc/dkms && shift && exec bash "$@"' \
-            upstream-dkms "$work/empty" "$upstream" autoinstall -k "$kernel" "${tree_args[@]}" >"$work/upstream.out" 2>&1
-    else
-        bash "$upstream" autoinstall -k "$kernel" "${tree_args[@]}" >"$work/upstream.out" 2>&1
-    fi
+    run_upstream "$upstream" autoinstall -k "$kernel" "${tree_args[@]}" >"$work/upstream.out" 2>&1
     end=$(now_ms)
     if grep -q 'Building module' "$work/upstream.out"; then
         echo "upstream autoinstall built something: not a no-op" >&2

@@ -85,14 +85,8 @@ dkms() {
     if [[ $side == ours ]]; then
         NODE_EXTRA_CA_CERTS='' DKMS_TS_CACHE_DIR=$work/code-cache \
             node "$work/bundle/dkms/start.cjs" "$@" "${trees[@]}" --confdir "$dir/etc"
-    elif [[ -e /etc/dkms ]]; then
-        mkdir -p "$work/empty"
-        # shellcheck disable=SC2016 # expanded by the inner bash
-        unshare --mount --propagation private \
-            bash -c 'mount --bind "$1" /etc/dkms && shift && exec bash "$@"' \
-            upstream-dkms "$work/empty" "$upstream" "$@" "${trees[@]}"
     else
-        bash "$upstream" "$@" "${trees[@]}"
+        run_upstream "$upstream" "$@" "${trees[@]}"
     fi
 }
 

@@ -34,19 +34,7 @@ ours() { "$repo/bin/dkms" status "${tree_args[@]}" --confdir "$root/etc/dkms"; }
 export DKMS_TS_CACHE_DIR=$work/cache
 ours >/dev/null
 
-# Upstream reads /etc/dkms (framework.conf, per-module overrides) whatever its options say:
-# where that exists, it runs with an empty directory mounted over it.
-upstream() {
-    if [[ -e /etc/dkms ]]; then
-        mkdir -p "$work/empty"
-        # shellcheck disable=SC2016 # expanded by the inner bash
-        unshare --mount --propagation private \
-            bash -c 'mount --bind "$1" /etc/dkms && shift && exec bash "$@"' \
-            upstream-dkms "$work/empty" "$upstream" status "${tree_args[@]}"
-    else
-        bash "$upstream" status "${tree_args[@]}"
-    fi
-}
+upstream() { run_upstream "$upstream" status "${tree_args[@]}"; }
 
 in_34_wording() {
     sed -e 's/ (original_module exists)/ (Original modules exist)/g' \

@@ -37,3 +37,20 @@ upstream_version() {
     said=$(bash "$1" --version 2>/dev/null | head -n 1)
     echo "${said#dkms-}"
 }
+
+# run_upstream SCRIPT ARGS...: an extracted upstream dkms script, run by bash. Upstream reads
+# /etc/dkms whatever its options say: where that exists, an empty directory ($work/empty) is
+# mounted over it in a private mount namespace, so both sides see the same configuration.
+run_upstream() {
+    local script=$1
+    shift
+    if [[ -e /etc/dkms ]]; then
+        mkdir -p "$work/empty"
+        # shellcheck disable=SC2016 # expanded by the inner bash
+        unshare --mount --propagation private \
+            bash -c 'mount --bind "$1" /etc/dkms && shift && exec bash "$@"' \
+            upstream-dkms "$work/empty" "$script" "$@"
+    else
+        bash "$script" "$@"
+    fi
+}
