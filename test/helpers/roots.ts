@@ -38,13 +38,20 @@ export interface Roots {
 }
 
 export function makeRoots(kernels: string[] = [K47]): Roots {
-  const root = mkdtempSync(join(tmpdir(), 'dkms-test.'));
+  const roots = rootsIn(mkdtempSync(join(tmpdir(), 'dkms-test.')));
+  for (const dir of [roots.src, roots.tree, roots.lib, roots.confDir])
+    mkdirSync(dir, { recursive: true });
+  for (const kernel of kernels) roots.addKernel(kernel);
+  return roots;
+}
+
+/** The sandbox whose root is `root` (its directories are made by the caller). */
+export function rootsIn(root: string): Roots {
   const src = join(root, 'src');
   const tree = join(root, 'tree');
   const lib = join(root, 'lib', 'modules');
   const confDir = join(root, 'etc', 'dkms');
-  for (const dir of [src, tree, lib, confDir]) mkdirSync(dir, { recursive: true });
-  const roots: Roots = {
+  return {
     root,
     src,
     tree,
@@ -66,8 +73,6 @@ export function makeRoots(kernels: string[] = [K47]): Roots {
       rmSync(`${root}.cache`, { recursive: true, force: true });
     },
   };
-  for (const kernel of kernels) roots.addKernel(kernel);
-  return roots;
 }
 
 export interface RunOutput {

@@ -11,7 +11,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { dkmsBin, type Roots } from '../../helpers/roots.js';
+import { dkmsBin, rootsIn, type Roots } from '../../helpers/roots.js';
 
 /** A copy of a sandbox (the module's source link re-pointed into the copy). */
 export function copyRoots(from: Roots, links: { module: string; version: string }): Roots {
@@ -20,25 +20,7 @@ export function copyRoots(from: Roots, links: { module: string; version: string 
   const source = join(root, 'tree', links.module, links.version, 'source');
   rmSync(source, { force: true });
   symlinkSync(join(root, 'src', `${links.module}-${links.version}`), source);
-  const tree = join(root, 'tree');
-  const src = join(root, 'src');
-  const lib = join(root, 'lib', 'modules');
-  const confDir = join(root, 'etc', 'dkms');
-  return {
-    root,
-    src,
-    tree,
-    lib,
-    confDir,
-    cache: `${root}.cache`,
-    treeArgs: ['--dkmstree', tree, '--sourcetree', src, '--installtree', lib, '--confdir', confDir],
-    addKernel: () => assert.fail('not for copies'),
-    addFixture: () => assert.fail('not for copies'),
-    cleanup: () => {
-      rmSync(root, { recursive: true, force: true });
-      rmSync(`${root}.cache`, { recursive: true, force: true });
-    },
-  };
+  return rootsIn(root);
 }
 
 export interface KilledRun {
