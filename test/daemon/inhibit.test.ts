@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readReadiness } from '../../src/core/readiness.js';
 import { K47, K50, dkms, haveHeaders, makeRoots, type Roots } from '../helpers/roots.js';
-import { DkmsdProcess, dkmsd, writeDaemonConfig } from './helpers/dkmsdProcess.js';
+import { DkmsdProcess, dkmsd, startDkmsd } from './helpers/dkmsdProcess.js';
 
 /**
  * A systemd-inhibit stand-in (the real one needs logind; test/system has the real thing): logs
@@ -39,14 +39,15 @@ describe(
       roots.addFixture('hello-1.0');
       assert.equal((await dkms(roots, ['add', 'hello/1.0'])).code, 0);
       inhibit = fakeInhibit(roots);
-      const config = writeDaemonConfig(roots, {
-        inhibit_command: inhibit.script,
-        initramfs_command: '',
-        udev_command: '',
-      });
-      socket = config.socket;
-      daemon = new DkmsdProcess(config.file, { DKMS_RUNNING_KERNEL: K47 });
-      await daemon.waitFor((r) => r.msg === 'catch-up finished', 'the boot catch-up');
+      ({ daemon, socket } = await startDkmsd(
+        roots,
+        {
+          inhibit_command: inhibit.script,
+          initramfs_command: '',
+          udev_command: '',
+        },
+        { DKMS_RUNNING_KERNEL: K47 },
+      ));
     });
     after(async () => {
       await daemon.stop();

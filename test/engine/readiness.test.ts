@@ -5,7 +5,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { failurePolicy, readReadiness, type ReadinessRecord } from '../../src/core/readiness.js';
 import { readinessRecord } from '../../src/engine/readiness.js';
 import { loadSchema, validate } from '../status/jsonSchema.js';
-import { DkmsdProcess, writeDaemonConfig } from '../daemon/helpers/dkmsdProcess.js';
+import { DkmsdProcess, startDkmsd } from '../daemon/helpers/dkmsdProcess.js';
 import {
   K47,
   K50,
@@ -267,16 +267,17 @@ describe('autoinstall_failure=defer with a real dkmsd', { skip: skipWithoutHeade
       assert.equal((await dkms(roots, ['add', fixture.replace(/-(?=[^-]+$)/, '/')])).code, 0);
     }
     writeFileSync(join(roots.confDir, 'framework.conf'), 'autoinstall_failure=defer\n');
-    const config = writeDaemonConfig(roots, {
-      initramfs_command: '',
-      udev_command: '',
-      inhibit_command: '',
-      // the hook, not the watcher, tells the daemon about the new kernel
-      debounce_ms: '600000',
-    });
-    socket = config.socket;
-    daemon = new DkmsdProcess(config.file, { DKMS_RUNNING_KERNEL: K47 });
-    await daemon.waitFor((r) => r.msg === 'catch-up finished', 'the boot catch-up');
+    ({ daemon, socket } = await startDkmsd(
+      roots,
+      {
+        initramfs_command: '',
+        udev_command: '',
+        inhibit_command: '',
+        // the hook, not the watcher, tells the daemon about the new kernel
+        debounce_ms: '600000',
+      },
+      { DKMS_RUNNING_KERNEL: K47 },
+    ));
   });
   after(async () => {
     await daemon.stop();

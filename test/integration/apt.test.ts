@@ -24,7 +24,7 @@ import { ARCH, K47, K50, dkmsBin, makeRoots, repoRoot, run, type Roots } from '.
 import {
   DkmsdProcess,
   recorder,
-  writeDaemonConfig,
+  startDkmsd,
   type LogRecord,
 } from '../daemon/helpers/dkmsdProcess.js';
 import { dpkgStatus, fileLines, isRoot, which, writeProbeModule } from './helpers/system.js';
@@ -128,16 +128,13 @@ describe('apt/dpkg: a linux-headers package through the kernel hooks and dkmsd',
     const added = await dkms(['add', '-m', MODULE, '-v', '1.0']);
     assert.equal(added.code, 0, added.stderr);
     initramfs = recorder(roots, 'initramfs');
-    const config = writeDaemonConfig(roots, {
+    ({ daemon, socket } = await startDkmsd(roots, {
       install_tree: LIB_MODULES,
       initramfs_command: initramfs.script,
       udev_command: '',
       // Only what arrives during the test gets built: not the kernels already on the machine.
       autoinstall_all_kernels: 'no',
-    });
-    socket = config.socket;
-    daemon = new DkmsdProcess(config.file);
-    await daemon.waitFor((record) => record.msg === 'catch-up finished', 'the boot catch-up');
+    }));
   });
 
   after(async () => {

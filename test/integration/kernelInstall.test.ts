@@ -19,7 +19,7 @@ import {
 import {
   DkmsdProcess,
   recorder,
-  writeDaemonConfig,
+  startDkmsd,
   type LogRecord,
 } from '../daemon/helpers/dkmsdProcess.js';
 import { fileLines, which } from './helpers/system.js';
@@ -88,15 +88,12 @@ describe('kernel-install add/remove runs 40-dkms.install', { skip }, () => {
       mode: 0o755,
     });
     initramfs = recorder(roots, 'initramfs');
-    const config = writeDaemonConfig(roots, {
+    ({ daemon, socket } = await startDkmsd(roots, {
       initramfs_command: initramfs.script,
       udev_command: '',
       // The watcher would see the kernel directory too; the plugin alone should do the work.
       debounce_ms: '600000',
-    });
-    socket = config.socket;
-    daemon = new DkmsdProcess(config.file);
-    await daemon.waitFor((record) => record.msg === 'catch-up finished', 'the boot catch-up');
+    }));
   });
 
   after(async () => {

@@ -137,3 +137,15 @@ export class DkmsdProcess {
 /** `bin/dkmsd ARGS` as a client. */
 export const dkmsd = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunOutput> =>
   run(dkmsdBin, args, env);
+
+/** dkmsd started on a sandbox (writeDaemonConfig with `extra`), once its boot catch-up is done. */
+export async function startDkmsd(
+  roots: Roots,
+  extra: Record<string, string> = {},
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ daemon: DkmsdProcess; socket: string }> {
+  const config = writeDaemonConfig(roots, extra);
+  const daemon = new DkmsdProcess(config.file, env);
+  await daemon.waitFor((record) => record.msg === 'catch-up finished', 'the boot catch-up');
+  return { daemon, socket: config.socket };
+}
