@@ -12,16 +12,15 @@
  * command finished, and the caches of older bundles go. Nothing here may change what the
  * command does: every failure of the cache leaves an ordinary compile.
  */
-import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync } from 'node:fs';
-import { renameSync, statSync } from 'node:fs';
-import { mkdirSync, unlinkSync, writeSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { createRequire, wrap } from 'node:module';
 import { join } from 'node:path';
 import { Script } from 'node:vm';
 import { ACTIONS } from '../commands/actions.js';
+import { cacheDirFrom, readTrusted, writeCacheFile } from '../core/cacheFiles.js';
 
 const bundle = join(__dirname, 'dkms.cjs');
-const cacheDir = process.env['DKMS_TS_CACHE_DIR'] || '/var/cache/dkms-ts';
+const cacheDir = cacheDirFrom();
 const actions: readonly string[] = ACTIONS;
 const action = process.argv.slice(2).find((arg) => actions.includes(arg)) ?? 'other';
 
@@ -35,70 +34,26 @@ try {
 } catch {
   // no cache without a stamp
 }
-const cacheFile = stamp && join(cacheDir, `dkms-${stamp}-${action}.cache`);
-const uid = process.getuid?.();
-let cachedData: Buffer | undefined;
-if (cacheFile) cachedData = readTrusted(cacheFile);
+const cacheName = stamp && `dkms-${stamp}-${action}.cache`;
+// V8 runs what the cache holds: one someone else owns or may change is not used (cacheFiles.ts)
+const cachedData = cacheName ? readTrusted(join(cacheDir, cacheName)) : undefined;
 
-/**
- * The cache, if only root or this user could have written it: V8 runs what it holds, so a
- * file someone else owns or may change (a DKMS_TS_CACHE_DIR pointing somewhere shared) is
- * ignored, and root then writes its own over it.
- */
-function readTrusted(file: string): Buffer | undefined {
-  let fd: number | undefined;
-  try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
-    const stat = fstatSync(fd);
-    if (!stat.isFile() || (stat.uid !== 0 && stat.uid !== uid) || (stat.mode & 0o022) !== 0)
-      return undefined;
-    return readFileSync(fd);
-  } catch {
-    return undefined; // not written yet
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
 const script = new Script(wrap(source), { filename: bundle, cachedData });
 
-if (cacheFile && (!cachedData || script.cachedDataRejected) && uid === 0) {
-  process.once('exit', () => writeCache(cacheFile));
+if (cacheName && (!cachedData || script.cachedDataRejected) && process.getuid?.() === 0) {
+  process.once('exit', () => writeCache(cacheName));
 }
 
-/** The cache of what this run compiled, written whole (a temporary renamed over it). */
-function writeCache(file: string): void {
-  const temporary = `${file}.${process.pid}.tmp`;
+/** The cache of what this run compiled, written whole; the caches of other bundles go. */
+function writeCache(name: string): void {
+  if (!writeCacheFile(cacheDir, name, script.createCachedData())) return;
   try {
-    mkdirSync(cacheDir, { recursive: true, mode: 0o755 });
-    const fd = openSync(temporary, 'wx', 0o644);
-    try {
-      writeSync(fd, script.createCachedData());
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temporary, file);
-    for (const name of readdirSync(cacheDir)) {
-      if (name.startsWith('dkms-') && (!name.startsWith(`dkms-${stamp}-`) || leftBehind(name)))
-        unlinkSync(join(cacheDir, name));
+    for (const entry of readdirSync(cacheDir)) {
+      if (entry.startsWith('dkms-') && !entry.startsWith(`dkms-${stamp ?? ''}-`))
+        unlinkSync(join(cacheDir, entry));
     }
   } catch {
-    try {
-      unlinkSync(temporary);
-    } catch {
-      // never made
-    }
-  }
-}
-
-/** A temporary of a writer that was killed before its rename (its process is gone). */
-function leftBehind(name: string): boolean {
-  const pid = /\.(\d+)\.tmp$/.exec(name)?.[1];
-  if (!pid) return false;
-  try {
-    process.kill(Number(pid), 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+    // another writer cleaned up first
   }
 }
 

@@ -1,7 +1,6 @@
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync } from 'node:fs';
-import { readdirSync } from 'node:fs';
-import { readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
+import { readTrusted, writeCacheFile } from './cacheFiles.js';
 
 /**
  * What bash made of plain configuration files (src/core/plainFiles.ts), kept across commands in
@@ -95,26 +94,9 @@ export class EvalCache {
     this.pending.clear();
     this.used.clear();
     const entries = [...merged].slice(-EVAL_CACHE_ENTRIES);
-    const file = join(this.dir, FILE);
-    const temporary = `${file}.${process.pid}.tmp`;
-    try {
-      mkdirSync(this.dir, { recursive: true, mode: 0o755 });
-      const fd = openSync(temporary, 'wx', 0o644);
-      try {
-        writeSync(fd, JSON.stringify({ schema: SCHEMA, entries: Object.fromEntries(entries) }));
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(temporary, file);
-      this.loaded = { identity: identityOf(file), entries: new Map(entries) };
-      removeLeftBehind(this.dir);
-    } catch {
-      try {
-        unlinkSync(temporary);
-      } catch {
-        // never made
-      }
-    }
+    const data = JSON.stringify({ schema: SCHEMA, entries: Object.fromEntries(entries) });
+    if (writeCacheFile(this.dir, FILE, data))
+      this.loaded = { identity: identityOf(join(this.dir, FILE)), entries: new Map(entries) };
   }
 
   /** The file's entries, read again when it changed (dkmsd lives long; commands write it). */
@@ -124,7 +106,7 @@ export class EvalCache {
     if (this.loaded && this.loaded.identity === identity) return this.loaded.entries;
     const entries = new Map<string, Stored>();
     this.loaded = { identity, entries };
-    const text = identity === undefined ? undefined : readTrusted(file);
+    const text = identity === undefined ? undefined : readTrusted(file)?.toString('utf8');
     if (text === undefined) return entries;
     try {
       const parsed = JSON.parse(text) as { schema?: unknown; entries?: unknown };
@@ -175,34 +157,4 @@ function isStored(value: unknown): value is Stored {
         ),
     )
   );
-}
-
-/** The file's text, if only root or this user could have written it. */
-function readTrusted(file: string): string | undefined {
-  let fd: number | undefined;
-  try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
-    const stat = fstatSync(fd);
-    const uid = process.getuid?.();
-    if (!stat.isFile() || (stat.uid !== 0 && stat.uid !== uid) || (stat.mode & 0o022) !== 0)
-      return undefined;
-    return readFileSync(fd, 'utf8');
-  } catch {
-    return undefined;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
-/** Temporaries of writers that were killed before their rename. */
-function removeLeftBehind(dir: string): void {
-  for (const name of readdirSync(dir)) {
-    const pid = new RegExp(`^${FILE.replace('.', '\\.')}\\.(\\d+)\\.tmp$`).exec(name)?.[1];
-    if (!pid) continue;
-    try {
-      process.kill(Number(pid), 0);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ESRCH') unlinkSync(join(dir, name));
-    }
-  }
 }

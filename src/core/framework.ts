@@ -2,7 +2,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { scalar } from './bashEval.js';
 import { evaluateCached } from './cachedEval.js';
-import { DEFAULT_CACHE_DIR, defaultParallelJobs, defaultPaths, type DkmsPaths } from './paths.js';
+import { cacheDirFrom } from './cacheFiles.js';
+import { defaultParallelJobs, defaultPaths, type DkmsPaths } from './paths.js';
 
 /** Variables dkms 3.x accepts from framework.conf (everything else stays in the script). */
 export const FRAMEWORK_VARIABLES = [
@@ -60,7 +61,7 @@ export async function readFrameworkConf(
   confDir: string,
   kernelver?: string,
   stderr?: (text: string) => void,
-  cacheDir: string | undefined = process.env['DKMS_TS_CACHE_DIR'] || DEFAULT_CACHE_DIR,
+  cacheDir: string | undefined = cacheDirFrom(),
 ): Promise<FrameworkConf> {
   const files = frameworkFiles(confDir).filter((file) => existsSync(file));
   if (files.length === 0) return {};

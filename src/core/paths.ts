@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
+import { cacheDirFrom } from './cacheFiles.js';
 
 /**
  * Every location dkms reads or writes. All of them can be moved (command-line options,
@@ -35,10 +36,8 @@ export const defaultPaths = (env: NodeJS.ProcessEnv = process.env): DkmsPaths =>
   bootDir: env['DKMS_BOOTDIR'] || '/boot',
   osRelease: env['DKMS_OS_RELEASE'] || findOsRelease(OS_RELEASE_FILES) || '/etc/os-release',
   tmpLocation: tmpdir(),
-  cacheDir: env['DKMS_TS_CACHE_DIR'] || DEFAULT_CACHE_DIR,
+  cacheDir: cacheDirFrom(env),
 });
-
-export const DEFAULT_CACHE_DIR = '/var/cache/dkms-ts';
 
 /** Where dkms looks for os-release, in order (DKMS_OS_RELEASE replaces both). */
 export const OS_RELEASE_FILES = ['/etc/os-release', '/usr/lib/os-release'];

@@ -156,6 +156,30 @@ describe('the cache of evaluated plain dkms.conf files', () => {
     assert.deepEqual(after.get(`k${EVAL_CACHE_ENTRIES - 1}`), value(EVAL_CACHE_ENTRIES - 1));
   });
 
+  it('on a full disk, says the same and leaves nothing behind', async (t) => {
+    const full = join(root, 'full');
+    mkdirSync(full);
+    if (execFileSync('id', ['-u']).toString().trim() !== '0') return t.skip('needs root');
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16k', 'tmpfs', full]);
+    } catch {
+      return t.skip('cannot mount a tmpfs here');
+    }
+    try {
+      execFileSync('sh', ['-c', `cat /dev/zero > '${join(full, 'filler')}' 2>/dev/null; true`]);
+      const confDir = join(root, 'etc-full');
+      mkdirSync(confDir);
+      writeFileSync(join(confDir, 'framework.conf'), `sign_file="/${'x'.repeat(20_000)}"\n`);
+      for (let i = 0; i < 2; i++) {
+        const framework = await readFrameworkConf(confDir, undefined, undefined, full);
+        assert.equal(framework.sign_file?.length, 20_001);
+      }
+      assert.deepEqual(readdirSync(full), ['filler'], 'no cache, no temporary');
+    } finally {
+      execFileSync('umount', [full]);
+    }
+  });
+
   it('is never written by a user other than root', () => {
     const shared = join(root, 'shared');
     mkdirSync(shared, { mode: 0o777 });
